@@ -1,0 +1,1 @@
+//! selector (being written)
