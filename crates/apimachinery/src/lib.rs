@@ -8,6 +8,8 @@
 
 pub mod defaults;
 pub mod protobuf;
+pub mod registry;
+pub mod object;
 pub mod patch;
 pub mod selector;
 pub mod table;

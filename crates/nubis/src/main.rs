@@ -1,1 +1,54 @@
-fn main() {}
+//! The `nubis` command line: `up` runs the embedded Kubernetes-compatible
+//! kernel in this process; `kubeconfig` prints credentials for a user.
+
+mod data_dir;
+mod kubeconfig;
+mod pki;
+mod up;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "nubis", version, about = "A cloud operating system in one binary, on Kubernetes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run Nubis on this machine: the embedded API server and its store.
+    Up(up::UpArgs),
+    /// Print a kubeconfig with a fresh client certificate signed by the cluster CA.
+    Kubeconfig {
+        /// The data dir of the cluster.
+        #[arg(long, default_value = "nubis-data")]
+        data_dir: PathBuf,
+        /// The user name (the certificate's CN).
+        #[arg(long, default_value = "nubis-admin")]
+        user: String,
+        /// Groups of the user (the certificate's O); repeatable.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// The default namespace of the kubeconfig's context.
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Kubeconfig { data_dir, user, groups, namespace } => {
+            let dir = data_dir::DataDir::new(&data_dir)?;
+            let record = dir.read_record()?;
+            let pki = pki::Pki::load_or_create(&dir.pki())?;
+            let client = pki.client(&user, &groups)?;
+            print!("{}", kubeconfig::render(&record.server, &pki.ca.cert_pem, &user, &client, namespace.as_deref()));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! get and list: reads served from the store's in-memory cache, lists
+//! filtered by label and field selectors and paginated at one revision.
+
+use super::continue_token::ContinueToken;
+use super::output::{list_response, object_response};
+use super::{Ctx, decode_stored, parse_rv};
+use crate::body::Body;
+use crate::error::ApiError;
+use crate::query::RvMatch;
+use apimachinery::object::ObjectExt;
+use apimachinery::selector::field::{self, FieldSelector};
+use apimachinery::selector::label::LabelSelector;
+use http::{Response, StatusCode};
+use serde_json::{Map, Value};
+
+pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let name = ctx.name()?;
+    let kv = ctx.store().get(&ctx.key(name)).ok_or_else(|| ctx.not_found(name))?;
+    let obj = decode_stored(&kv)?;
+    object_response(&ctx, StatusCode::OK, obj)
+}
+
+/// The label and field selectors of a list or watch, parsed and checked
+/// against the fields the kind supports.
+pub struct Selectors {
+    pub label: Option<LabelSelector>,
+    pub field: Option<FieldSelector>,
+}
+
+impl Selectors {
+    pub fn from_ctx(ctx: &Ctx) -> Result<Selectors, ApiError> {
+        let label = match &ctx.query.label_selector {
+            Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))?),
+            None => None,
+        };
+        let field = match &ctx.query.field_selector {
+            Some(s) => {
+                let sel = FieldSelector::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                for f in sel.fields() {
+                    if !field::is_supported_field(&ctx.resource.group, &ctx.resource.kind, f) {
+                        return Err(ApiError::BadRequest(format!("field label not supported: {f}")));
+                    }
+                }
+                Some(sel)
+            }
+            None => None,
+        };
+        Ok(Selectors { label, field })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.label.is_none() && self.field.is_none()
+    }
+
+    pub fn matches(&self, group: &str, kind: &str, obj: &Value) -> bool {
+        if let Some(l) = &self.label {
+            if !l.matches(obj.labels()) {
+                return false;
+            }
+        }
+        if let Some(f) = &self.field {
+            let fields = field::selectable_fields(group, kind, obj);
+            if !f.matches(&fields) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let selectors = Selectors::from_ctx(&ctx)?;
+    let store = ctx.store();
+    let (at_revision, start_after) = match &ctx.query.continue_token {
+        Some(token) => {
+            if ctx.query.resource_version.is_some() {
+                return Err(ApiError::BadRequest(
+                    "specifying resource version is not allowed when using continue".into(),
+                ));
+            }
+            let t = ContinueToken::decode(token)?;
+            (Some(t.rv), Some(t.start))
+        }
+        None => match ctx.query.resource_version.as_deref() {
+            None | Some("0") => (None, None),
+            Some(rv) => {
+                let rv = parse_rv(rv)?;
+                match ctx.query.resource_version_match {
+                    Some(RvMatch::Exact) => (Some(rv), None),
+                    _ => {
+                        wait_for_revision(store, rv).await?;
+                        (None, None)
+                    }
+                }
+            }
+        },
+    };
+    let prefix = ctx.resource.namespace_prefix(ctx.namespace());
+    let listed = store
+        .list(&prefix, store::ListOptions { at_revision, start_after: start_after.clone(), limit: None })
+        .map_err(|e| match (e, &ctx.query.continue_token) {
+            (store::StoreError::Compacted { .. }, Some(_)) => ApiError::ContinueExpired,
+            (e, _) => ApiError::from(e),
+        })?;
+    let limit = ctx.query.limit.filter(|_| ctx.query.resource_version.as_deref() != Some("0"));
+    let mut items = Vec::new();
+    let mut last_key = None;
+    let mut remaining = 0usize;
+    let mut more = false;
+    for kv in &listed.items {
+        if more {
+            remaining += 1;
+            continue;
+        }
+        let obj = decode_stored(kv)?;
+        if !selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj) {
+            continue;
+        }
+        if limit.is_some_and(|l| items.len() >= l) {
+            more = true;
+            remaining += 1;
+            continue;
+        }
+        last_key = Some(kv.key.clone());
+        items.push(obj);
+    }
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), Value::String(listed.revision.to_string()));
+    if more {
+        if let Some(k) = last_key {
+            meta.insert("continue".into(), Value::String(ContinueToken::new(listed.revision, k).encode()));
+            if selectors.is_empty() {
+                meta.insert("remainingItemCount".into(), Value::from(remaining));
+            }
+        }
+    }
+    list_response(&ctx, items, meta)
+}
+
+/// A list or watch "not older than" a revision the store has not reached
+/// yet waits briefly, as Kubernetes does, then gives up with 504.
+pub async fn wait_for_revision(store: &store::Store, rv: i64) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let current = store.current_revision();
+        if current >= rv {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::TooLargeResourceVersion { requested: rv, current });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,133 @@
+//! The `scale` subresource: an `autoscaling/v1 Scale` view of a workload's
+//! `spec.replicas`, `status.replicas` and selector.
+
+use super::{Ctx, decode_stored, encode_for_store, parse_rv};
+use crate::body::Body;
+use crate::codec::{self, BodyFormat};
+use crate::error::ApiError;
+use apimachinery::object::{ObjectExt, meta_mut};
+use apimachinery::selector::label::LabelSelector;
+use apimachinery::{patch, validation};
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+
+const MAX_RETRIES: usize = 16;
+
+/// The Scale of a workload object.
+fn scale_of(obj: &Value) -> Value {
+    let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let selector = obj
+        .get("spec")
+        .and_then(|s| s.get("selector"))
+        .and_then(|s| LabelSelector::from_json(s).ok())
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let mut status = json!({
+        "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
+    });
+    if !selector.is_empty() {
+        status["selector"] = json!(selector);
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+            "creationTimestamp": meta.get("creationTimestamp"),
+        },
+        "spec": {"replicas": obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0)},
+        "status": status,
+    })
+}
+
+pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
+    let name = ctx.name()?;
+    let kv = ctx.store().get(&ctx.key(name)).ok_or_else(|| ctx.not_found(name))?;
+    let obj = decode_stored(&kv)?;
+    scale_response(&ctx, scale_of(&obj))
+}
+
+fn scale_response(ctx: &Ctx, scale: Value) -> Result<Response<Body>, ApiError> {
+    let _ = ctx;
+    // The body is a Scale whatever the negotiated output: no printer exists
+    // for Scale, as in Kubernetes.
+    Ok(crate::body::json(StatusCode::OK, &scale))
+}
+
+pub async fn update(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
+    let format = codec::body_format(ctx.content_type.as_deref())?;
+    let scale = codec::decode_object(&body, format)?;
+    apply(ctx, |_| Ok(scale.clone())).await
+}
+
+pub async fn patch(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
+    let format = codec::body_format(ctx.content_type.as_deref())?;
+    let doc: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding patch as JSON: {e}")))?;
+    apply(ctx, |current| {
+        let r = match format {
+            BodyFormat::JsonPatch => patch::apply_json_patch(current, &doc),
+            BodyFormat::MergePatch | BodyFormat::StrategicMergePatch => patch::apply_merge_patch(current, &doc),
+            _ => return Err(ApiError::UnsupportedMediaType),
+        };
+        r.map_err(|e| ApiError::BadRequest(e.to_string()))
+    })
+    .await
+}
+
+/// Reads the workload, builds the wanted Scale with `make`, and writes the
+/// replicas back to the workload.
+async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>) -> Result<Response<Body>, ApiError> {
+    let name = ctx.name()?.to_string();
+    let key = ctx.key(&name);
+    for _ in 0..MAX_RETRIES {
+        let kv = ctx.store().get(&key).ok_or_else(|| ctx.not_found(&name))?;
+        let mut obj = decode_stored(&kv)?;
+        let current_scale = scale_of(&obj);
+        let wanted = make(&current_scale)?;
+        let demanded = wanted.resource_version().map(parse_rv).transpose()?;
+        if demanded.is_some_and(|rv| rv != kv.mod_revision) {
+            return Err(ApiError::Conflict {
+                what: ctx.qualified(),
+                name: name.clone(),
+                detail: "the object has been modified; please apply your changes to the latest version and try again".into(),
+            });
+        }
+        let replicas = wanted.pointer("/spec/replicas").cloned().unwrap_or(Value::from(0));
+        let Some(n) = replicas.as_i64().filter(|n| *n >= 0 && *n <= i64::from(i32::MAX)) else {
+            return Err(ApiError::Invalid {
+                kind: "Scale".into(),
+                group: "autoscaling".into(),
+                name: name.clone(),
+                causes: vec![validation::FieldError::invalid(&validation::Path::new("spec").child("replicas"), replicas, "must be greater than or equal to 0")],
+            });
+        };
+        if obj.pointer("/spec/replicas").and_then(Value::as_i64) == Some(n) {
+            return scale_response(&ctx, current_scale);
+        }
+        obj["spec"]["replicas"] = Value::from(n);
+        let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        meta_mut(&mut obj).insert("generation".into(), Value::from(generation + 1));
+        if ctx.query.dry_run {
+            return scale_response(&ctx, scale_of(&obj));
+        }
+        let bytes = encode_for_store(&obj)?;
+        match ctx.store().update(&key, bytes, Some(kv.mod_revision)).await {
+            Ok(stored) => return scale_response(&ctx, scale_of(&decode_stored(&stored)?)),
+            Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
+            Err(store::StoreError::Conflict { .. }) => {
+                return Err(ApiError::Conflict {
+                    what: ctx.qualified(),
+                    name,
+                    detail: "the object has been modified; please apply your changes to the latest version and try again".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Internal("too many concurrent writes to scale".into()))
+}

@@ -1,0 +1,77 @@
+//! `nubis-bench`: starts the real `nubis` binary on a fresh data dir and
+//! measures what BENCHMARKS.md reports: start-up to ready, durable creates
+//! under concurrency, large lists, watch latency, and idle memory.
+
+mod server;
+mod stats;
+mod scenarios;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "nubis-bench", about = "Measure Nubis against the figures in BENCHMARKS.md")]
+struct Cli {
+    /// The nubis binary to measure (build it with `cargo build --release -p nubis`).
+    #[arg(long, default_value = "target/release/nubis")]
+    nubis: PathBuf,
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// `nubis up` on a fresh data dir until /readyz answers ok (median of runs).
+    Startup {
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Durable ConfigMap creates over HTTPS with N concurrent clients.
+    Creates {
+        #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+        clients: Vec<usize>,
+        /// Creates per client count.
+        #[arg(long, default_value_t = 5000)]
+        total: usize,
+    },
+    /// List of N ConfigMaps in one namespace (median of runs).
+    List {
+        #[arg(long, default_value_t = 10000)]
+        items: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+    /// N watchers; the time from a write's acknowledgement to each watcher seeing it.
+    Watch {
+        #[arg(long, default_value_t = 100)]
+        watchers: usize,
+        #[arg(long, default_value_t = 200)]
+        writes: usize,
+    },
+    /// Resident memory of an idle server after start.
+    Rss,
+    /// Everything above with the default sizes.
+    All,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.what {
+            What::Startup { runs } => scenarios::startup(&cli.nubis, runs).await,
+            What::Creates { clients, total } => scenarios::creates(&cli.nubis, &clients, total).await,
+            What::List { items, runs } => scenarios::list(&cli.nubis, items, runs).await,
+            What::Watch { watchers, writes } => scenarios::watch(&cli.nubis, watchers, writes).await,
+            What::Rss => scenarios::rss(&cli.nubis).await,
+            What::All => {
+                scenarios::startup(&cli.nubis, 10).await?;
+                scenarios::rss(&cli.nubis).await?;
+                scenarios::creates(&cli.nubis, &[1, 16, 64], 5000).await?;
+                scenarios::list(&cli.nubis, 10000, 20).await?;
+                scenarios::watch(&cli.nubis, 100, 200).await
+            }
+        }
+    })
+}

@@ -1,0 +1,76 @@
+//! A `nubis up` child process on a fresh data dir and a free port.
+
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Server {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    pub port: u16,
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+impl Server {
+    /// Spawns the server without waiting for it.
+    pub fn spawn(nubis: &Path) -> Result<Server> {
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let port = free_port()?;
+        let child = Command::new(nubis)
+            .args(["up", "--log", "warn", "--data-dir"])
+            .arg(&data_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", nubis.display()))?;
+        Ok(Server { child, _dir: dir, data_dir, port })
+    }
+
+    /// Spawns the server and waits for the line it prints when it serves.
+    pub fn start(nubis: &Path) -> Result<Server> {
+        let mut s = Server::spawn(nubis)?;
+        let stdout = s.child.stdout.take().context("stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("Nubis is up") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            bail!("nubis did not start within 30s");
+        }
+        Ok(s)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.data_dir.join("kubeconfig")
+    }
+
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kc = kube::config::Kubeconfig::read_from(self.kubeconfig())?;
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}

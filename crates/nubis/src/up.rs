@@ -1,0 +1,111 @@
+//! `nubis up`: prepares the data dir (certificates, kubeconfig, the server
+//! record), opens the store, starts the API server on HTTPS and runs until
+//! SIGINT or SIGTERM.
+
+use crate::data_dir::{DataDir, ServerRecord, write_private};
+use crate::kubeconfig;
+use crate::pki::Pki;
+use anyhow::{Context, Result};
+use apiserver::{ApiServer, ApiServerOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct UpArgs {
+    /// Where the cluster keeps its state, certificates and kubeconfig.
+    #[arg(long, default_value = "nubis-data")]
+    pub data_dir: PathBuf,
+    /// The address the API server listens on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
+    /// Log filter (tracing's env-filter syntax); RUST_LOG overrides it.
+    #[arg(long, default_value = "info")]
+    pub log: String,
+}
+
+/// The names the serving certificate covers.
+fn serving_names(listen: &SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    if let Ok(h) = hostname::get() {
+        if let Some(h) = h.to_str() {
+            names.push(h.to_string());
+        }
+    }
+    for n in ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "10.96.0.1"] {
+        names.push(n.to_string());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The URL clients on this machine use to reach `listen`.
+fn client_url(listen: &SocketAddr) -> String {
+    let ip = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+    match listen.ip() {
+        std::net::IpAddr::V6(_) if !listen.ip().is_unspecified() => format!("https://[{ip}]:{}", listen.port()),
+        _ => format!("https://{ip}:{}", listen.port()),
+    }
+}
+
+pub fn run(args: UpArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&args.log))
+        .context("parsing the log filter")?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: UpArgs) -> Result<()> {
+    let dir = DataDir::new(&args.data_dir)?;
+    let pki = Pki::load_or_create(&dir.pki())?;
+    let serving = pki.serving(&serving_names(&args.listen))?;
+    let admin = pki.admin()?;
+    let url = client_url(&args.listen);
+    dir.write_record(&ServerRecord { server: url.clone(), listen: args.listen.to_string() })?;
+    write_private(&dir.kubeconfig(), kubeconfig::render(&url, &pki.ca.cert_pem, "nubis-admin", &admin, None).as_bytes())?;
+
+    let store_path = dir.store();
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&store_path, store::StoreOptions::default()))
+        .await?
+        .context("opening the store")?;
+    let server = ApiServer::new(store, ApiServerOptions::default());
+    let tls = apiserver::serve::tls_config(
+        pki.ca.cert_pem.as_bytes(),
+        serving.cert_pem.as_bytes(),
+        serving.key_pem.as_bytes(),
+    )?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let serving_task = tokio::spawn(apiserver::serve::serve(server.clone(), listener, tls, shutdown_signal()));
+    server.bootstrap().await.map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?;
+    let kubeconfig = dir.kubeconfig();
+    println!("Nubis is up: the Kubernetes API is at {url}");
+    println!("  kubeconfig: {}", kubeconfig.display());
+    println!("  export KUBECONFIG={}", kubeconfig.display());
+    println!("  kubectl get namespaces");
+    serving_task.await??;
+    tracing::info!("stopping");
+    let store = server.store().clone();
+    drop(server);
+    tokio::task::spawn_blocking(move || store.close()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the server runs until killed.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

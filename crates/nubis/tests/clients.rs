@@ -1,0 +1,171 @@
+//! The object lifecycle through other clients than kubectl: the `kube`
+//! crate (typed `Api`, `kube::runtime::watcher`) and the Python
+//! `kubernetes` client; and restarts that keep everything.
+
+mod support;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use serde_json::json;
+use std::time::Duration;
+use support::{Nubis, kube_client};
+
+fn deployment(name: &str, image: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": image}]},
+            },
+        },
+    }))
+    .expect("a valid Deployment")
+}
+
+#[tokio::test]
+async fn clients_kube_crate_lifecycle_and_watcher() {
+    let nubis = Nubis::start();
+    let client = kube_client(&nubis.kubeconfig()).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "kube-test"}})).expect("ns");
+    namespaces.create(&PostParams::default(), &ns).await.expect("create namespace");
+
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "kube-test");
+    // A watcher started before the writes sees them, in order.
+    let events = watcher(deployments.clone(), watcher::Config::default());
+    let mut applied = Box::pin(
+        events
+            .try_filter_map(|e| async move {
+                Ok(match e {
+                    watcher::Event::Apply(d) => Some(("apply", d)),
+                    watcher::Event::Delete(d) => Some(("delete", d)),
+                    _ => None,
+                })
+            })
+            .map(|r| r.expect("watch stream")),
+    );
+
+    let created = deployments.create(&PostParams::default(), &deployment("api", "nginx:1.25")).await.expect("create");
+    assert_eq!(created.metadata.generation, Some(1));
+    assert_eq!(created.spec.as_ref().and_then(|s| s.revision_history_limit), Some(10));
+    let got = deployments.get("api").await.expect("get");
+    assert_eq!(got.metadata.uid, created.metadata.uid);
+
+    let patched = deployments
+        .patch("api", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .expect("merge patch");
+    assert_eq!(patched.spec.as_ref().and_then(|s| s.replicas), Some(3));
+    assert_eq!(patched.metadata.generation, Some(2));
+
+    let mut replaced = patched.clone();
+    if let Some(spec) = replaced.spec.as_mut() {
+        if let Some(ps) = spec.template.spec.as_mut() {
+            ps.containers[0].image = Some("nginx:1.26".into());
+        }
+    }
+    let replaced = deployments.replace("api", &PostParams::default(), &replaced).await.expect("replace");
+    assert_eq!(replaced.metadata.generation, Some(3));
+    let stale = deployments.replace("api", &PostParams::default(), &patched).await;
+    assert!(matches!(stale, Err(kube::Error::Api(ref s)) if s.code == 409), "stale replace: {stale:?}");
+
+    let list = deployments.list(&ListParams::default().labels("app=api")).await.expect("list");
+    assert_eq!(list.items.len(), 1);
+    deployments.delete("api", &DeleteParams::default()).await.expect("delete");
+
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let (what, d) = tokio::time::timeout(Duration::from_secs(10), applied.next())
+            .await
+            .expect("watch event within 10s")
+            .expect("stream open");
+        seen.push((what, d.metadata.generation));
+    }
+    assert_eq!(seen, [("apply", Some(1)), ("apply", Some(2)), ("apply", Some(3)), ("delete", Some(3))]);
+
+    // Pagination pinned to one revision.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-test");
+    for i in 0..25 {
+        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("cm-{i:02}")}})).expect("cm");
+        cms.create(&PostParams::default(), &cm).await.expect("create cm");
+    }
+    let first = cms.list(&ListParams::default().limit(10)).await.expect("page 1");
+    assert_eq!(first.items.len(), 10);
+    assert_eq!(first.metadata.remaining_item_count, Some(15));
+    let token = first.metadata.continue_.clone().expect("continue token");
+    // A write between pages does not show up in later pages.
+    let late: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "cm-99"}})).expect("cm");
+    cms.create(&PostParams::default(), &late).await.expect("create late");
+    let mut names: Vec<String> = first.items.iter().filter_map(|c| c.metadata.name.clone()).collect();
+    let mut token = Some(token);
+    while let Some(t) = token {
+        let page = cms.list(&ListParams::default().limit(10).continue_token(&t)).await.expect("next page");
+        assert_eq!(page.metadata.resource_version, first.metadata.resource_version);
+        names.extend(page.items.iter().filter_map(|c| c.metadata.name.clone()));
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn clients_python_lifecycle() {
+    let nubis = Nubis::start();
+    let python = std::env::var("NUBIS_TEST_PYTHON").unwrap_or_else(|_| {
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
+        venv.to_string()
+    });
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "the Python kubernetes client is needed: run `bash scripts/test` (it makes the venv) or set NUBIS_TEST_PYTHON"
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/lifecycle.py");
+    let out = std::process::Command::new(&python)
+        .arg(script)
+        .env("KUBECONFIG", nubis.kubeconfig())
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python lifecycle failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("python lifecycle ok"));
+}
+
+#[tokio::test]
+async fn clients_restart_keeps_objects_certificates_and_revisions() {
+    let mut nubis = Nubis::start();
+    let ca_before = std::fs::read(nubis.data_dir().join("pki/ca.crt")).expect("ca");
+    let server_before = std::fs::read(nubis.data_dir().join("pki/server.crt")).expect("server cert");
+    let client = kube_client(&nubis.kubeconfig()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "keep"}, "data": {"k": "v"}})).expect("cm");
+    let created = cms.create(&PostParams::default(), &cm).await.expect("create");
+    nubis.stop();
+    nubis.spawn();
+    assert_eq!(std::fs::read(nubis.data_dir().join("pki/ca.crt")).expect("ca"), ca_before);
+    assert_eq!(std::fs::read(nubis.data_dir().join("pki/server.crt")).expect("cert"), server_before);
+    // The old kubeconfig still works: same CA, same admin certificate.
+    let client = kube_client(&nubis.kubeconfig()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let got = cms.get("keep").await.expect("object survives the restart");
+    assert_eq!(got.metadata.resource_version, created.metadata.resource_version);
+    assert_eq!(got.metadata.uid, created.metadata.uid);
+    let next = cms
+        .patch("keep", &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "w"}})))
+        .await
+        .expect("patch");
+    let before: i64 = created.metadata.resource_version.unwrap_or_default().parse().expect("rv");
+    let after: i64 = next.metadata.resource_version.unwrap_or_default().parse().expect("rv");
+    assert!(after > before, "revisions continue after a restart ({before} -> {after})");
+}

@@ -1,0 +1,215 @@
+//! The kubectl scenario: a user's day with kubectl against the real `nubis`
+//! binary, run with the oldest and newest kubectl we support.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+use support::{Kubectl, Nubis};
+
+const SHOP: &str = include_str!("fixtures/shop.yaml");
+
+fn write_fixture(dir: &std::path::Path, name: &str, content: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write fixture");
+    p.to_string_lossy().into_owned()
+}
+
+fn scenario(version: &str) {
+    let nubis = Nubis::start();
+    let k = nubis.kubectl(version);
+    let tmp = nubis.dir.path();
+    let shop = write_fixture(tmp, "shop.yaml", SHOP);
+
+    // The server reports 1.33, and the dispatcher's kubectl pins a version.
+    let v = k.ok(&["version", "-o", "json"]);
+    assert!(v.contains("\"minor\": \"33\""), "server version: {v}");
+
+    // Namespace create goes through kubectl's protobuf path.
+    assert_eq!(k.ok(&["create", "namespace", "shop"]).trim(), "namespace/shop created");
+    let ns = k.json(&["get", "namespace", "shop"]);
+    assert_eq!(ns["status"]["phase"], "Active");
+
+    // A multi-document apply.
+    let out = k.ok(&["apply", "-n", "shop", "-f", &shop]);
+    for line in [
+        "deployment.apps/web created",
+        "service/web created",
+        "configmap/shop-config created",
+        "secret/shop-secret created",
+    ] {
+        assert!(out.contains(line), "apply output lacks {line:?}: {out}");
+    }
+
+    // Default columns, -o wide, yaml, json, jsonpath.
+    let table = k.ok(&["get", "deployments", "-n", "shop"]);
+    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], "{table}");
+    assert!(table.lines().nth(1).unwrap_or_default().starts_with("web "), "{table}");
+    let wide = k.ok(&["get", "deployments", "-n", "shop", "-o", "wide"]);
+    assert!(wide.contains("CONTAINERS") && wide.contains("nginx:1.25") && wide.contains("app=web"), "{wide}");
+    let svc = k.ok(&["get", "svc", "web", "-n", "shop"]);
+    assert!(svc.contains("ClusterIP") && svc.contains("80/TCP"), "{svc}");
+    let yaml = k.ok(&["get", "deployment", "web", "-n", "shop", "-o", "yaml"]);
+    assert!(yaml.contains("kind: Deployment") && yaml.contains("revisionHistoryLimit: 10"), "defaults: {yaml}");
+    let dep = k.json(&["get", "deployment", "web", "-n", "shop"]);
+    assert_eq!(dep["metadata"]["generation"], 1);
+    assert_eq!(dep["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+    assert_eq!(dep["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    let jp = k.ok(&["get", "configmap", "shop-config", "-n", "shop", "-o", "jsonpath={.data.greeting}"]);
+    assert_eq!(jp, "hello");
+    let secret = k.json(&["get", "secret", "shop-secret", "-n", "shop"]);
+    assert_eq!(secret["data"]["password"], "czNjcmV0", "stringData is folded into data");
+
+    // Selectors, -A, sort.
+    let by_label = k.ok(&["get", "configmaps,services,deployments", "-n", "shop", "-l", "app=web", "-o", "name"]);
+    let mut names: Vec<&str> = by_label.lines().collect();
+    names.sort();
+    assert_eq!(names, ["configmap/shop-config", "deployment.apps/web", "service/web"]);
+    let by_field = k.ok(&["get", "secrets", "-n", "shop", "--field-selector", "type=Opaque", "-o", "name"]);
+    assert_eq!(by_field.trim(), "secret/shop-secret");
+    let none = k.ok(&["get", "configmaps", "-n", "shop", "--field-selector", "metadata.name=nope", "-o", "name"]);
+    assert_eq!(none.trim(), "");
+    let all_ns = k.ok(&["get", "namespaces", "-A"]);
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease", "shop"] {
+        assert!(all_ns.contains(ns), "{all_ns}");
+    }
+    let svcs = k.ok(&["get", "services", "-A"]);
+    assert!(svcs.lines().next().unwrap_or_default().starts_with("NAMESPACE"), "{svcs}");
+    assert!(svcs.contains("kubernetes") && svcs.contains("web"), "{svcs}");
+    k.ok(&["create", "configmap", "b-config", "-n", "shop", "--from-literal=k=v"]);
+    k.ok(&["create", "configmap", "a-config", "-n", "shop", "--from-literal=k=v"]);
+    let sorted = k.ok(&["get", "configmaps", "-n", "shop", "--sort-by=.metadata.name", "-o", "name"]);
+    let order: Vec<&str> = sorted.lines().collect();
+    let mut expected = order.clone();
+    expected.sort();
+    assert_eq!(order, expected);
+
+    // A watch sees a change made by another command.
+    let mut watch = k
+        .cmd(&["get", "configmap", "shop-config", "-n", "shop", "-w", "-o", "jsonpath={.data.greeting}{\"\\n\"}"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kubectl get -w");
+    let stdout = watch.stdout.take().expect("watch stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).ok().as_deref(), Some("hello"));
+    k.ok(&["patch", "configmap", "shop-config", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"greeting":"bonjour"}}"#]);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).ok().as_deref(), Some("bonjour"));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    k.ok(&["patch", "configmap", "shop-config", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"greeting":"hello"}}"#]);
+
+    // Re-apply is a no-op; a changed image is "configured" and bumps generation.
+    let out = k.ok(&["apply", "-n", "shop", "-f", &shop]);
+    assert!(out.contains("deployment.apps/web unchanged"), "{out}");
+    assert!(out.contains("service/web unchanged"), "{out}");
+    let rv_before = k.json(&["get", "deployment", "web", "-n", "shop"])["metadata"]["resourceVersion"].clone();
+    let changed = write_fixture(tmp, "shop2.yaml", &SHOP.replace("nginx:1.25", "nginx:1.26"));
+    let diff = k.run(&["diff", "-n", "shop", "-f", &changed]);
+    assert_eq!(diff.status.code(), Some(1), "kubectl diff exits 1 when there are differences: {diff:?}");
+    let diff_out = String::from_utf8_lossy(&diff.stdout);
+    assert!(diff_out.contains("-        image: nginx:1.25") && diff_out.contains("+        image: nginx:1.26"), "{diff_out}");
+    let out = k.ok(&["apply", "-n", "shop", "-f", &changed]);
+    assert!(out.contains("deployment.apps/web configured"), "{out}");
+    assert!(out.contains("configmap/shop-config unchanged"), "{out}");
+    let dep = k.json(&["get", "deployment", "web", "-n", "shop"]);
+    assert_eq!(dep["metadata"]["generation"], 2);
+    assert_ne!(dep["metadata"]["resourceVersion"], rv_before);
+    assert_eq!(dep["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.26");
+    assert_eq!(dep["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "shop");
+
+    // label, annotate, three kinds of patch, scale.
+    k.ok(&["label", "deployment", "web", "-n", "shop", "stage=prod"]);
+    k.ok(&["annotate", "deployment", "web", "-n", "shop", "owner=team-a"]);
+    k.ok(&["patch", "deployment", "web", "-n", "shop", "--type", "json", "-p", r#"[{"op":"replace","path":"/spec/minReadySeconds","value":5}]"#]);
+    k.ok(&["patch", "deployment", "web", "-n", "shop", "--type", "strategic", "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}"#]);
+    k.ok(&["scale", "deployment", "web", "-n", "shop", "--replicas=5"]);
+    let dep = k.json(&["get", "deployment", "web", "-n", "shop"]);
+    assert_eq!(dep["metadata"]["labels"]["stage"], "prod");
+    assert_eq!(dep["metadata"]["annotations"]["owner"], "team-a");
+    assert_eq!(dep["spec"]["minReadySeconds"], 5);
+    assert_eq!(dep["spec"]["replicas"], 5);
+    let env = &dep["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(env.as_array().map(Vec::len), Some(2), "strategic merge keeps MODE and adds EXTRA: {env}");
+    let failed = k.fails(&["patch", "deployment", "web", "-n", "shop", "--type", "json", "-p", r#"[{"op":"remove","path":"/spec/nope"}]"#]);
+    assert!(!failed.is_empty());
+
+    // edit through $EDITOR.
+    let editor = write_fixture(tmp, "editor.sh", "#!/bin/sh\nsed -i 's/currency: EUR/currency: CHF/' \"$1\"\n");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod editor");
+    let out = k.cmd(&["edit", "configmap", "shop-config", "-n", "shop"]).env("EDITOR", &editor).output().expect("edit");
+    assert!(out.status.success(), "edit: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(k.ok(&["get", "cm", "shop-config", "-n", "shop", "-o", "jsonpath={.data.currency}"]), "CHF");
+
+    // replace.
+    let mut cm = k.json(&["get", "cm", "a-config", "-n", "shop"]);
+    cm["data"]["k"] = serde_json::json!("replaced");
+    let replaced = write_fixture(tmp, "replace.json", &cm.to_string());
+    k.ok(&["replace", "-f", &replaced]);
+    assert_eq!(k.ok(&["get", "cm", "a-config", "-n", "shop", "-o", "jsonpath={.data.k}"]), "replaced");
+    let stale = k.fails(&["replace", "-f", &replaced]);
+    assert!(stale.contains("the object has been modified"), "stale replace: {stale}");
+
+    // Errors read as on Kubernetes.
+    let err = k.fails(&["get", "deployment", "nope", "-n", "shop"]);
+    assert!(err.contains(r#"deployments.apps "nope" not found"#), "{err}");
+    let err = k.fails(&["create", "configmap", "Bad_Name", "-n", "shop"]);
+    assert!(err.contains("is invalid"), "{err}");
+    let err = k.fails(&["create", "configmap", "x", "-n", "missing-ns"]);
+    assert!(err.contains(r#"namespaces "missing-ns" not found"#), "{err}");
+
+    // delete, also orphaning.
+    let out = k.ok(&["delete", "configmap", "b-config", "-n", "shop"]);
+    assert!(out.contains(r#"configmap "b-config" deleted"#), "{out}");
+    let out = k.ok(&["delete", "deployment", "web", "-n", "shop", "--cascade=orphan"]);
+    assert!(out.contains(r#"deployment.apps "web" deleted"#), "{out}");
+    k.fails(&["get", "deployment", "web", "-n", "shop"]);
+
+    // Discovery, OpenAPI and metrics.
+    let resources = k.ok(&["api-resources"]);
+    for r in ["deployments", "configmaps", "cronjobs", "ingresses", "leases", "endpointslices", "poddisruptionbudgets"] {
+        assert!(resources.contains(r), "api-resources lacks {r}: {resources}");
+    }
+    let versions = k.ok(&["api-versions"]);
+    for v in ["apps/v1", "batch/v1", "v1", "networking.k8s.io/v1", "autoscaling/v2"] {
+        assert!(versions.lines().any(|l| l == v), "api-versions lacks {v}: {versions}");
+    }
+    let explain = k.ok(&["explain", "deployment.spec.template"]);
+    assert!(explain.contains("FIELDS") || explain.contains("FIELD"), "{explain}");
+    assert!(explain.to_lowercase().contains("template"), "{explain}");
+    let metrics = k.ok(&["get", "--raw", "/metrics"]);
+    assert!(metrics.contains("apiserver_request_total"), "{metrics}");
+    assert!(metrics.contains("nubis_store_commits_total"), "{metrics}");
+}
+
+#[test]
+fn kubectl_scenario_1_27() {
+    scenario("1.27");
+}
+
+#[test]
+fn kubectl_scenario_1_33() {
+    scenario("1.33");
+}
+
+/// Kubectl is used by a person in a terminal: make sure the helper reports
+/// which binary runs, so a failure names it.
+#[test]
+fn kubectl_binaries_are_found() {
+    for v in ["1.27", "1.33"] {
+        let k = Kubectl { bin: support::kubectl_binary(v), kubeconfig: "/dev/null".into() };
+        let out = k.run(&["version", "--client"]);
+        assert!(out.status.success(), "{} does not run", k.bin.display());
+    }
+}

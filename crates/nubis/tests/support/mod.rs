@@ -1,0 +1,215 @@
+//! Helpers for the whole-system tests: start the real `nubis` binary in a
+//! temporary data dir on a free loopback port, and drive it with real
+//! clients (kubectl of several versions, the kube crate, Python).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+/// A running `nubis up`, stopped when dropped.
+pub struct Nubis {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Nubis {
+    /// Starts `nubis up` on a fresh data dir and waits until it is ready.
+    pub fn start() -> Nubis {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut n = Nubis { child: None, dir, port: free_port() };
+        n.spawn();
+        n
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.data_dir().join("kubeconfig")
+    }
+
+    /// Starts the binary (again) on the same data dir and port, and waits
+    /// for the line it prints once it serves.
+    pub fn spawn(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nubis"))
+            .args(["up", "--data-dir"])
+            .arg(self.data_dir())
+            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--log", "warn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start nubis");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut ready_sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !ready_sent && line.starts_with("Nubis is up") {
+                    let _ = tx.send(());
+                    ready_sent = true;
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30)).expect("nubis did not become ready within 30s");
+        self.child = Some(child);
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            // Up to 10 s for a clean stop.
+            for _ in 0..500 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// A kubectl of the given minor version ("1.27", "1.33") against this server.
+    pub fn kubectl(&self, version: &str) -> Kubectl {
+        Kubectl { bin: kubectl_binary(version), kubeconfig: self.kubeconfig() }
+    }
+}
+
+impl Drop for Nubis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Finds `kubectl.<version>` next to the kubectl on PATH (the dispatcher's
+/// layout), or uses `kubectl` itself, which picks a version by the
+/// server's `/version`.
+pub fn kubectl_binary(version: &str) -> PathBuf {
+    if let Ok(dir) = std::env::var("NUBIS_KUBECTL_DIR") {
+        let p = Path::new(&dir).join(format!("kubectl.{version}"));
+        if p.exists() {
+            return p;
+        }
+    }
+    if let Ok(out) = Command::new("sh").args(["-c", "command -v kubectl"]).output() {
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if let Ok(real) = std::fs::canonicalize(&path) {
+            if let Some(dir) = real.parent() {
+                let p = dir.join(format!("kubectl.{version}"));
+                if p.exists() {
+                    return p;
+                }
+            }
+        }
+    }
+    PathBuf::from("kubectl")
+}
+
+pub struct Kubectl {
+    pub bin: PathBuf,
+    pub kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.env("KUBECONFIG", &self.kubeconfig).env_remove("KUBECTL_EXTERNAL_DIFF").args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run kubectl")
+    }
+
+    /// Runs kubectl and returns stdout, failing the test on a non-zero exit.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {} failed ({}):\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl with `input` on stdin.
+    #[track_caller]
+    pub fn ok_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kubectl");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        let out = child.wait_with_output().expect("kubectl output");
+        assert!(
+            out.status.success(),
+            "kubectl {} failed:\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl expecting failure; returns stderr.
+    #[track_caller]
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {} unexpectedly succeeded: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&a)).expect("kubectl printed JSON")
+    }
+}
+
+/// A kube client for this server's admin kubeconfig.
+pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig to config");
+    kube::Client::try_from(config).expect("kube client")
+}

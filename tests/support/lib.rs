@@ -1,1 +1,0 @@
-//! Helpers for the whole-system tests: start the real `nubis` binary and drive it with real clients.
