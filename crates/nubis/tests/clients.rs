@@ -4,7 +4,7 @@
 
 mod support;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -39,19 +39,27 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
     namespaces.create(&PostParams::default(), &ns).await.expect("create namespace");
 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "kube-test");
-    // A watcher started before the writes sees them, in order.
-    let events = watcher(deployments.clone(), watcher::Config::default());
-    let mut applied = Box::pin(
-        events
-            .try_filter_map(|e| async move {
-                Ok(match e {
-                    watcher::Event::Apply(d) => Some(("apply", d)),
-                    watcher::Event::Delete(d) => Some(("delete", d)),
-                    _ => None,
-                })
-            })
-            .map(|r| r.expect("watch stream")),
-    );
+    // A watcher started before the writes sees them, in order. The stream
+    // is lazy, so a task drives it and reports once its initial list is done.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watched = deployments.clone();
+    let driver = tokio::spawn(async move {
+        let mut events = Box::pin(watcher(watched, watcher::Config::default()));
+        while let Some(ev) = events.next().await {
+            let item = match ev {
+                Ok(watcher::Event::InitDone) => ("init-done", None),
+                Ok(watcher::Event::Apply(d)) => ("apply", d.metadata.generation),
+                Ok(watcher::Event::Delete(d)) => ("delete", d.metadata.generation),
+                Ok(_) => continue,
+                Err(e) => panic!("watch stream failed: {e}"),
+            };
+            if tx.send(item).is_err() {
+                return;
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("initial list within 10s");
+    assert_eq!(first, Some(("init-done", None)));
 
     let created = deployments.create(&PostParams::default(), &deployment("api", "nginx:1.25")).await.expect("create");
     assert_eq!(created.metadata.generation, Some(1));
@@ -83,13 +91,14 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
 
     let mut seen = Vec::new();
     while seen.len() < 4 {
-        let (what, d) = tokio::time::timeout(Duration::from_secs(10), applied.next())
+        let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .expect("watch event within 10s")
-            .expect("stream open");
-        seen.push((what, d.metadata.generation));
+            .expect("watch stream open");
+        seen.push(ev);
     }
     assert_eq!(seen, [("apply", Some(1)), ("apply", Some(2)), ("apply", Some(3)), ("delete", Some(3))]);
+    driver.abort();
 
     // Pagination pinned to one revision.
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-test");

@@ -131,7 +131,7 @@ fn scenario(version: &str) {
     // label, annotate, three kinds of patch, scale.
     k.ok(&["label", "deployment", "web", "-n", "shop", "stage=prod"]);
     k.ok(&["annotate", "deployment", "web", "-n", "shop", "owner=team-a"]);
-    k.ok(&["patch", "deployment", "web", "-n", "shop", "--type", "json", "-p", r#"[{"op":"replace","path":"/spec/minReadySeconds","value":5}]"#]);
+    k.ok(&["patch", "deployment", "web", "-n", "shop", "--type", "json", "-p", r#"[{"op":"add","path":"/spec/minReadySeconds","value":5}]"#]);
     k.ok(&["patch", "deployment", "web", "-n", "shop", "--type", "strategic", "-p",
         r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}"#]);
     k.ok(&["scale", "deployment", "web", "-n", "shop", "--replicas=5"]);

@@ -440,7 +440,8 @@ mod tests {
         assert_eq!(parse_quantity(""), Err(QuantityError::FormatWrong));
         assert_eq!(parse_quantity("abc"), Err(QuantityError::FormatWrong));
         assert_eq!(parse_quantity("1.5.5"), Err(QuantityError::FormatWrong));
-        assert_eq!(parse_quantity("1KB"), Err(QuantityError::Suffix));
+        assert_eq!(parse_quantity("1KB"), Err(QuantityError::FormatWrong));
+        assert_eq!(parse_quantity("1Ki5"), Err(QuantityError::Suffix));
         assert_eq!(parse_quantity("1K"), Err(QuantityError::Suffix));
         assert_eq!(parse_quantity("1 Gi"), Err(QuantityError::FormatWrong));
         assert_eq!(
