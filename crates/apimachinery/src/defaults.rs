@@ -41,7 +41,7 @@ mod quantities;
 mod status;
 mod storage;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 pub use batch::generate_job_selector;
 pub use status::{initial_status, pod_qos_class};
@@ -94,10 +94,10 @@ pub fn apply_defaults(group: &str, kind: &str, obj: &mut Value) {
 /// `spec.finalizers` and phase `Active`.
 pub fn prepare_namespace_for_create(ns: &mut Value) {
     let spec = obj_mut(ns, "spec");
-    if let Some(finalizers) = list_mut(spec, "finalizers") {
-        if !finalizers.iter().any(|f| f.as_str() == Some("kubernetes")) {
-            finalizers.push(Value::from("kubernetes"));
-        }
+    if let Some(finalizers) = list_mut(spec, "finalizers")
+        && !finalizers.iter().any(|f| f.as_str() == Some("kubernetes"))
+    {
+        finalizers.push(Value::from("kubernetes"));
     }
     if let Some(m) = ns.as_object_mut() {
         m.insert("status".into(), json!({"phase": "Active"}));
@@ -131,10 +131,15 @@ pub fn admit_pod_create(pod: &mut Value, token_volume_suffix: &str) {
         .get("volumes")
         .and_then(Value::as_array)
         .and_then(|vs| {
-            vs.iter().find(|v| s(v, &["name"]).starts_with("kube-api-access-") && field(v, &["projected"]).is_some())
+            vs.iter().find(|v| {
+                s(v, &["name"]).starts_with("kube-api-access-")
+                    && field(v, &["projected"]).is_some()
+            })
         })
         .map(|v| s(v, &["name"]).to_string());
-    let volume_name = existing.clone().unwrap_or_else(|| format!("kube-api-access-{token_volume_suffix}"));
+    let volume_name = existing
+        .clone()
+        .unwrap_or_else(|| format!("kube-api-access-{token_volume_suffix}"));
     let mut mounted = false;
     for list in ["initContainers", "containers"] {
         for c in items_mut(spec, list) {
@@ -146,12 +151,18 @@ pub fn admit_pod_create(pod: &mut Value, token_volume_suffix: &str) {
                 continue;
             }
             if let Some(mounts) = list_mut(c, "volumeMounts") {
-                mounts.push(json!({"name": volume_name, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}));
+                mounts.push(
+                    json!({"name": volume_name, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}),
+                );
                 mounted = true;
             }
         }
     }
-    let volumes = if mounted && existing.is_none() { list_mut(spec, "volumes") } else { None };
+    let volumes = if mounted && existing.is_none() {
+        list_mut(spec, "volumes")
+    } else {
+        None
+    };
     if let Some(volumes) = volumes {
         volumes.push(json!({
             "name": volume_name,
@@ -175,19 +186,22 @@ pub fn admit_pod_create(pod: &mut Value, token_volume_suffix: &str) {
 pub fn patch_allocated_service_values(new: &mut Value, old: &Value) {
     let ty = |v: &Value| {
         let t = s(v, &["spec", "type"]);
-        if t.is_empty() { "ClusterIP".to_string() } else { t.to_string() }
+        if t.is_empty() {
+            "ClusterIP".to_string()
+        } else {
+            t.to_string()
+        }
     };
     let (new_ty, old_ty) = (ty(new), ty(old));
     let old_spec = old.get("spec").cloned().unwrap_or_else(|| json!({}));
     let spec = obj_mut(new, "spec");
     if new_ty != "ExternalName" && old_ty != "ExternalName" {
         for key in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
-            if field(spec, &[key]).is_none_or(is_zero) {
-                if let Some(v) = field(&old_spec, &[key]).filter(|v| !is_zero(v)) {
-                    if let Some(m) = spec.as_object_mut() {
-                        m.insert(key.into(), v.clone());
-                    }
-                }
+            if field(spec, &[key]).is_none_or(is_zero)
+                && let Some(v) = field(&old_spec, &[key]).filter(|v| !is_zero(v))
+                && let Some(m) = spec.as_object_mut()
+            {
+                m.insert(key.into(), v.clone());
             }
         }
     }
@@ -196,7 +210,12 @@ pub fn patch_allocated_service_values(new: &mut Value, old: &Value) {
         let node_ports = |v: &Value| -> Vec<i64> {
             v.get("ports")
                 .and_then(Value::as_array)
-                .map(|ps| ps.iter().filter_map(|p| p.get("nodePort").and_then(Value::as_i64)).filter(|n| *n != 0).collect())
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| p.get("nodePort").and_then(Value::as_i64))
+                        .filter(|n| *n != 0)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let old_ports = node_ports(&old_spec);
@@ -205,7 +224,14 @@ pub fn patch_allocated_service_values(new: &mut Value, old: &Value) {
             .get("ports")
             .and_then(Value::as_array)
             .map(|ps| {
-                ps.iter().map(|p| (s(p, &["name"]).to_string(), p.get("nodePort").cloned().unwrap_or(json!(0)))).collect()
+                ps.iter()
+                    .map(|p| {
+                        (
+                            s(p, &["name"]).to_string(),
+                            p.get("nodePort").cloned().unwrap_or(json!(0)),
+                        )
+                    })
+                    .collect()
             })
             .unwrap_or_default();
         for port in items_mut(spec, "ports") {
@@ -216,26 +242,38 @@ pub fn patch_allocated_service_values(new: &mut Value, old: &Value) {
                 continue;
             };
             let used_by_both = old_ports.contains(&old_val) && new_ports.contains(&old_val);
-            if old_val != 0 && !used_by_both {
-                if let Some(m) = port.as_object_mut() {
-                    m.insert("nodePort".into(), Value::from(old_val));
-                }
+            if old_val != 0
+                && !used_by_both
+                && let Some(m) = port.as_object_mut()
+            {
+                m.insert("nodePort".into(), Value::from(old_val));
             }
         }
     }
-    let needs_hc = |v: &Value, t: &str| t == "LoadBalancer" && s(v, &["externalTrafficPolicy"]) == "Local";
-    if needs_hc(spec, &new_ty) && needs_hc(&old_spec, &old_ty) {
-        if let Some(hc) = old_spec.get("healthCheckNodePort").filter(|v| v.as_i64().unwrap_or(0) != 0) {
-            set_if_zero(spec, "healthCheckNodePort", hc.clone());
-        }
+    let needs_hc =
+        |v: &Value, t: &str| t == "LoadBalancer" && s(v, &["externalTrafficPolicy"]) == "Local";
+    if needs_hc(spec, &new_ty)
+        && needs_hc(&old_spec, &old_ty)
+        && let Some(hc) = old_spec
+            .get("healthCheckNodePort")
+            .filter(|v| v.as_i64().unwrap_or(0) != 0)
+    {
+        set_if_zero(spec, "healthCheckNodePort", hc.clone());
     }
     let ip = s(spec, &["clusterIP"]).to_string();
-    let ips_empty = spec.get("clusterIPs").and_then(Value::as_array).is_none_or(|a| a.is_empty());
+    let ips_empty = spec
+        .get("clusterIPs")
+        .and_then(Value::as_array)
+        .is_none_or(|a| a.is_empty());
     if let Some(m) = spec.as_object_mut() {
         if ips_empty && !ip.is_empty() {
             m.insert("clusterIPs".into(), json!([ip]));
         } else if ip.is_empty() && !ips_empty {
-            let first = m.get("clusterIPs").and_then(|a| a.get(0)).cloned().unwrap_or(Value::Null);
+            let first = m
+                .get("clusterIPs")
+                .and_then(|a| a.get(0))
+                .cloned()
+                .unwrap_or(Value::Null);
             m.insert("clusterIP".into(), first);
         }
     }
@@ -244,7 +282,10 @@ pub fn patch_allocated_service_values(new: &mut Value, old: &Value) {
 /// The list at `key`, created empty when absent or not a list; `None` only
 /// when `v` is not an object.
 fn list_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
-    let entry = v.as_object_mut()?.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+    let entry = v
+        .as_object_mut()?
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Array(Vec::new()));
     if !entry.is_array() {
         *entry = Value::Array(Vec::new());
     }
@@ -252,6 +293,7 @@ fn list_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure
 mod tests {
     use super::*;
 
@@ -312,7 +354,12 @@ mod tests {
             },
             "status": {}
         });
-        assert_eq!(got, want, "{}", serde_json::to_string_pretty(&got).unwrap_or_default());
+        assert_eq!(
+            got,
+            want,
+            "{}",
+            serde_json::to_string_pretty(&got).unwrap_or_default()
+        );
     }
 
     #[test]
@@ -380,17 +427,42 @@ mod tests {
             },
             "status": {}
         });
-        assert_eq!(got, want, "{}", serde_json::to_string_pretty(&got).unwrap_or_default());
+        assert_eq!(
+            got,
+            want,
+            "{}",
+            serde_json::to_string_pretty(&got).unwrap_or_default()
+        );
     }
 
     #[test]
     fn defaults_are_idempotent() {
         let cases = [
-            ("apps", "StatefulSet", json!({"spec": {"serviceName": "db", "selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})),
-            ("apps", "DaemonSet", json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}})),
-            ("batch", "CronJob", json!({"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}], "restartPolicy": "Never"}}}}}})),
-            ("", "Service", json!({"spec": {"type": "NodePort", "ports": [{"port": 80}]}})),
-            ("autoscaling", "HorizontalPodAutoscaler", json!({"spec": {"maxReplicas": 3, "scaleTargetRef": {"kind": "Deployment", "name": "w"}}})),
+            (
+                "apps",
+                "StatefulSet",
+                json!({"spec": {"serviceName": "db", "selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}),
+            ),
+            (
+                "apps",
+                "DaemonSet",
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+            ),
+            (
+                "batch",
+                "CronJob",
+                json!({"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}], "restartPolicy": "Never"}}}}}}),
+            ),
+            (
+                "",
+                "Service",
+                json!({"spec": {"type": "NodePort", "ports": [{"port": 80}]}}),
+            ),
+            (
+                "autoscaling",
+                "HorizontalPodAutoscaler",
+                json!({"spec": {"maxReplicas": 3, "scaleTargetRef": {"kind": "Deployment", "name": "w"}}}),
+            ),
         ];
         for (group, kind, obj) in cases {
             let once = defaulted(group, kind, obj);
@@ -408,8 +480,14 @@ mod tests {
                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1024Mi"}}}}]}}),
         );
         assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
-        assert_eq!(sts["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
-        assert_eq!(sts["spec"]["persistentVolumeClaimRetentionPolicy"], json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+        assert_eq!(
+            sts["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        );
+        assert_eq!(
+            sts["spec"]["persistentVolumeClaimRetentionPolicy"],
+            json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+        );
         assert_eq!(sts["spec"]["replicas"], 1);
         assert_eq!(sts["spec"]["revisionHistoryLimit"], 10);
         assert_eq!(
@@ -418,15 +496,38 @@ mod tests {
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "volumeMode": "Filesystem"},
                 "status": {"phase": "Pending"}})
         );
-        assert_eq!(sts["status"], json!({"replicas": 0, "availableReplicas": 0}));
-        let ds = defaulted("apps", "DaemonSet", json!({"spec": {"template": {"spec": {"containers": []}}}}));
-        assert_eq!(ds["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}));
+        assert_eq!(
+            sts["status"],
+            json!({"replicas": 0, "availableReplicas": 0})
+        );
+        let ds = defaulted(
+            "apps",
+            "DaemonSet",
+            json!({"spec": {"template": {"spec": {"containers": []}}}}),
+        );
+        assert_eq!(
+            ds["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        );
         assert_eq!(
             ds["status"],
             json!({"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0})
         );
-        let pdb = defaulted("policy", "PodDisruptionBudget", json!({"spec": {"minAvailable": 1}}));
+        let pdb = defaulted(
+            "policy",
+            "PodDisruptionBudget",
+            json!({"spec": {"minAvailable": 1}}),
+        );
         assert_eq!(pdb["status"]["expectedPods"], 0);
+        let hpa = defaulted(
+            "autoscaling",
+            "HorizontalPodAutoscaler",
+            json!({"spec": {"maxReplicas": 2}}),
+        );
+        assert_eq!(
+            hpa["status"],
+            json!({"currentMetrics": null, "desiredReplicas": 0})
+        );
         let cm = defaulted("", "ConfigMap", json!({"data": {"a": "b"}}));
         assert_eq!(cm, json!({"data": {"a": "b"}}));
     }
@@ -440,7 +541,11 @@ mod tests {
         );
         let spec = &job["spec"];
         assert_eq!(
-            (spec["completions"].clone(), spec["parallelism"].clone(), spec["backoffLimit"].clone()),
+            (
+                spec["completions"].clone(),
+                spec["parallelism"].clone(),
+                spec["backoffLimit"].clone()
+            ),
             (json!(1), json!(1), json!(6))
         );
         assert_eq!(spec["completionMode"], "NonIndexed");
@@ -448,23 +553,45 @@ mod tests {
         assert_eq!(spec["podReplacementPolicy"], "TerminatingOrFailed");
         assert_eq!(spec["template"]["spec"]["restartPolicy"], "Never");
         assert_eq!(job["status"], json!({}));
-        let cj = defaulted("batch", "CronJob", json!({"spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}}));
+        let cj = defaulted(
+            "batch",
+            "CronJob",
+            json!({"spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}}),
+        );
         let spec = &cj["spec"];
         assert_eq!(spec["concurrencyPolicy"], "Allow");
         assert_eq!(spec["suspend"], false);
         assert_eq!(spec["successfulJobsHistoryLimit"], 3);
         assert_eq!(spec["failedJobsHistoryLimit"], 1);
-        assert_eq!(spec["jobTemplate"]["metadata"], json!({"creationTimestamp": null}));
+        assert_eq!(
+            spec["jobTemplate"]["metadata"],
+            json!({"creationTimestamp": null})
+        );
     }
 
     #[test]
     fn defaults_storage_pv_pvc_secret() {
-        let sc = defaulted("storage.k8s.io", "StorageClass", json!({"provisioner": "x"}));
-        assert_eq!(sc, json!({"provisioner": "x", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}));
-        let pvc = defaulted("", "PersistentVolumeClaim", json!({"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}));
+        let sc = defaulted(
+            "storage.k8s.io",
+            "StorageClass",
+            json!({"provisioner": "x"}),
+        );
+        assert_eq!(
+            sc,
+            json!({"provisioner": "x", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"})
+        );
+        let pvc = defaulted(
+            "",
+            "PersistentVolumeClaim",
+            json!({"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
+        );
         assert_eq!(pvc["spec"]["volumeMode"], "Filesystem");
         assert_eq!(pvc["status"], json!({"phase": "Pending"}));
-        let pv = defaulted("", "PersistentVolume", json!({"spec": {"capacity": {"storage": "5Gi"}, "hostPath": {"path": "/d"}}}));
+        let pv = defaulted(
+            "",
+            "PersistentVolume",
+            json!({"spec": {"capacity": {"storage": "5Gi"}, "hostPath": {"path": "/d"}}}),
+        );
         assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
         assert_eq!(pv["spec"]["volumeMode"], "Filesystem");
         let secret = defaulted("", "Secret", json!({"data": {}}));
@@ -481,18 +608,28 @@ mod tests {
             json!({"metadata": {"name": "team", "labels": {"kubernetes.io/metadata.name": "team"}},
                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
         );
-        let mut pod = defaulted("", "Pod", json!({"spec": {"containers": [{"name": "c", "image": "i:1"}]}}));
+        let mut pod = defaulted(
+            "",
+            "Pod",
+            json!({"spec": {"containers": [{"name": "c", "image": "i:1"}]}}),
+        );
         admit_pod_create(&mut pod, "x7k2p");
         let spec = &pod["spec"];
         assert_eq!(spec["serviceAccountName"], "default");
         assert_eq!(spec["serviceAccount"], "default");
         assert_eq!(spec["tolerations"].as_array().map(Vec::len), Some(2));
-        assert_eq!(spec["tolerations"][1]["key"], "node.kubernetes.io/unreachable");
+        assert_eq!(
+            spec["tolerations"][1]["key"],
+            "node.kubernetes.io/unreachable"
+        );
         assert_eq!(
             spec["containers"][0]["volumeMounts"],
             json!([{"name": "kube-api-access-x7k2p", "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}])
         );
-        assert_eq!(spec["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"], 3607);
+        assert_eq!(
+            spec["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
+            3607
+        );
         // A second admission (e.g. a retried create) adds nothing.
         let before = pod.clone();
         admit_pod_create(&mut pod, "other");
@@ -511,7 +648,8 @@ mod tests {
         assert_eq!(new["spec"]["ipFamilies"], json!(["IPv4"]));
         // 30080 is now taken by the https port, so http stays unallocated.
         assert_eq!(new["spec"]["ports"][0].get("nodePort"), None);
-        let mut to_external = json!({"spec": {"type": "ExternalName", "externalName": "x.example.com"}});
+        let mut to_external =
+            json!({"spec": {"type": "ExternalName", "externalName": "x.example.com"}});
         patch_allocated_service_values(&mut to_external, &old);
         assert_eq!(to_external["spec"].get("clusterIP"), None);
     }

@@ -47,11 +47,12 @@ pub fn field_warnings(ctx: &Ctx, obj: &Value) -> Result<Vec<String>, ApiError> {
     }
     let messages: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
     if ctx.query.field_validation == FieldValidation::Strict {
-        let detail = match messages.as_slice() {
-            [one] => one.clone(),
-            many => many.join(", "),
-        };
-        return Err(ApiError::BadRequest(format!("strict decoding error: {detail}")));
+        let kind = &ctx.resource.kind;
+        return Err(ApiError::BadRequest(format!(
+            "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
+            ctx.resource.version,
+            messages.join(", ")
+        )));
     }
     Ok(messages)
 }

@@ -68,7 +68,7 @@ pub fn prepare_for_create(r: &Resource, obj: &mut Value) {
         return;
     }
     if is(r, "", "pods") {
-        let qos = qos_class(obj);
+        let qos = apimachinery::defaults::pod_qos_class(obj);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         return;
     }
@@ -154,38 +154,6 @@ fn spec_changed(a: &Value, b: &Value) -> bool {
         m
     };
     strip(a) != strip(b)
-}
-
-/// The QoS class of a pod from its containers' requests and limits.
-fn qos_class(pod: &Value) -> &'static str {
-    let containers: Vec<&Value> = ["containers", "initContainers"]
-        .iter()
-        .filter_map(|f| pod.pointer(&format!("/spec/{f}")).and_then(Value::as_array))
-        .flatten()
-        .collect();
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in &containers {
-        let requests = c.pointer("/resources/requests").and_then(Value::as_object);
-        let limits = c.pointer("/resources/limits").and_then(Value::as_object);
-        if requests.is_some_and(|r| !r.is_empty()) || limits.is_some_and(|l| !l.is_empty()) {
-            any = true;
-        }
-        for res in ["cpu", "memory"] {
-            let limit = limits.and_then(|l| l.get(res));
-            let request = requests.and_then(|r| r.get(res)).or(limit);
-            if limit.is_none() || request != limit {
-                guaranteed = false;
-            }
-        }
-    }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
 }
 
 /// Whether writes of this resource allocate shared numbers (cluster IPs,

@@ -10,7 +10,6 @@ pub struct Server {
     child: Child,
     _dir: tempfile::TempDir,
     pub data_dir: PathBuf,
-    pub port: u16,
 }
 
 fn free_port() -> Result<u16> {
@@ -32,7 +31,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("starting {}", nubis.display()))?;
-        Ok(Server { child, _dir: dir, data_dir, port })
+        Ok(Server { child, _dir: dir, data_dir })
     }
 
     /// Spawns the server and waits for the line it prints when it serves.

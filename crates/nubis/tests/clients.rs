@@ -123,6 +123,27 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
     }
     let expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
     assert_eq!(names, expected);
+
+    // Streaming lists (sendInitialEvents): the initial state arrives as
+    // events, closed by the initial-events-end bookmark.
+    let mut streamed = Box::pin(watcher(cms.clone(), watcher::Config::default().streaming_lists()));
+    let mut initial = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), streamed.next())
+            .await
+            .expect("streaming list within 10s")
+            .expect("stream open")
+            .expect("no watch error");
+        match ev {
+            watcher::Event::InitApply(cm) => initial.extend(cm.metadata.name),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    initial.sort();
+    let mut expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
+    expected.push("cm-99".into());
+    assert_eq!(initial, expected);
 }
 
 #[test]

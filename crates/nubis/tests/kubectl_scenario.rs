@@ -42,6 +42,16 @@ fn scenario(version: &str) {
         assert!(out.contains(line), "apply output lacks {line:?}: {out}");
     }
 
+    // Unknown fields: kubectl asks for strict server-side validation.
+    let typo = write_fixture(tmp, "typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndatta:\n  a: b\n");
+    let err = k.fails(&["apply", "-n", "shop", "-f", &typo]);
+    assert!(err.contains(r#"unknown field "datta""#), "{err}");
+    k.fails(&["get", "configmap", "typo", "-n", "shop"]);
+    let warned = k.run(&["apply", "-n", "shop", "--validate=warn", "-f", &typo]);
+    assert!(warned.status.success(), "{warned:?}");
+    assert!(String::from_utf8_lossy(&warned.stderr).contains(r#"unknown field "datta""#), "{warned:?}");
+    k.ok(&["delete", "configmap", "typo", "-n", "shop"]);
+
     // Default columns, -o wide, yaml, json, jsonpath.
     let table = k.ok(&["get", "deployments", "-n", "shop"]);
     let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();

@@ -1,7 +1,7 @@
 //! apps/v1 defaults (`SetDefaults_Deployment`, `_ReplicaSet`, `_StatefulSet`,
 //! `_DaemonSet`) and their pod templates.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::core_v1::default_pvc_spec;
 use super::pod::default_pod_template;
@@ -49,10 +49,10 @@ pub(crate) fn default_stateful_set(sts: &mut Value) {
         set_if_zero(strategy, "type", Value::from("RollingUpdate"));
         obj_mut(strategy, "rollingUpdate");
     }
-    if s(strategy, &["type"]) == "RollingUpdate" {
-        if let Some(ru) = member_mut(strategy, "rollingUpdate") {
-            set_if_absent(ru, "partition", Value::from(0));
-        }
+    if s(strategy, &["type"]) == "RollingUpdate"
+        && let Some(ru) = member_mut(strategy, "rollingUpdate")
+    {
+        set_if_absent(ru, "partition", Value::from(0));
     }
     let retention = obj_mut(spec, "persistentVolumeClaimRetentionPolicy");
     set_if_zero(retention, "whenDeleted", Value::from("Retain"));
@@ -60,7 +60,10 @@ pub(crate) fn default_stateful_set(sts: &mut Value) {
     set_if_absent(spec, "replicas", Value::from(1));
     set_if_absent(spec, "revisionHistoryLimit", Value::from(10));
     default_pod_template(obj_mut(spec, "template"));
-    if let Some(templates) = spec.get_mut("volumeClaimTemplates").and_then(Value::as_array_mut) {
+    if let Some(templates) = spec
+        .get_mut("volumeClaimTemplates")
+        .and_then(Value::as_array_mut)
+    {
         for t in templates {
             if !t.is_object() {
                 continue;
@@ -95,8 +98,14 @@ mod tests {
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "volumeMode": "Filesystem"},
                 "status": {"phase": "Pending"}})
         );
-        assert_eq!(sts["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
-        assert_eq!(sts["spec"]["persistentVolumeClaimRetentionPolicy"], json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+        assert_eq!(
+            sts["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        );
+        assert_eq!(
+            sts["spec"]["persistentVolumeClaimRetentionPolicy"],
+            json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+        );
         assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
     }
 
@@ -104,10 +113,16 @@ mod tests {
     fn defaults_daemonset_strategy() {
         let mut ds = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "a:1"}]}}}});
         default_daemon_set(&mut ds);
-        assert_eq!(ds["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}));
+        assert_eq!(
+            ds["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        );
         assert_eq!(ds["spec"]["revisionHistoryLimit"], 10);
         let mut on_delete = json!({"spec": {"updateStrategy": {"type": "OnDelete"}}});
         default_daemon_set(&mut on_delete);
-        assert_eq!(on_delete["spec"]["updateStrategy"], json!({"type": "OnDelete"}));
+        assert_eq!(
+            on_delete["spec"]["updateStrategy"],
+            json!({"type": "OnDelete"})
+        );
     }
 }

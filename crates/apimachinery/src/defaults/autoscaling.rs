@@ -1,7 +1,7 @@
 //! autoscaling/v2 HorizontalPodAutoscaler defaults: minimum replicas, the
 //! default CPU metric and fully spelled-out scaling behavior.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::quantities::canonicalize_quantity;
 use crate::validation::json::{field, items_mut, member_mut, obj_mut, set_if_absent};
@@ -9,17 +9,24 @@ use crate::validation::json::{field, items_mut, member_mut, obj_mut, set_if_abse
 pub(crate) fn default_hpa(hpa: &mut Value) {
     let spec = obj_mut(hpa, "spec");
     set_if_absent(spec, "minReplicas", Value::from(1));
-    let no_metrics = spec.get("metrics").and_then(Value::as_array).is_none_or(|m| m.is_empty());
-    if no_metrics {
-        if let Some(m) = spec.as_object_mut() {
-            m.insert(
+    let no_metrics = spec
+        .get("metrics")
+        .and_then(Value::as_array)
+        .is_none_or(|m| m.is_empty());
+    if no_metrics && let Some(m) = spec.as_object_mut() {
+        m.insert(
                 "metrics".into(),
                 json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]),
             );
-        }
     }
     for metric in items_mut(spec, "metrics") {
-        for source in ["object", "pods", "resource", "containerResource", "external"] {
+        for source in [
+            "object",
+            "pods",
+            "resource",
+            "containerResource",
+            "external",
+        ] {
             if let Some(target) = member_mut(metric, source).and_then(|s| member_mut(s, "target")) {
                 for key in ["value", "averageValue"] {
                     if let Some(q) = target.get_mut(key) {
@@ -46,7 +53,12 @@ pub(crate) fn default_hpa(hpa: &mut Value) {
 /// Kubernetes' `copyHPAScalingRules`: the user's non-null fields over the defaults.
 fn merge_rules(user: Option<&Value>, mut defaults: Value) -> Value {
     if let (Some(Value::Object(u)), Some(d)) = (user, defaults.as_object_mut()) {
-        for key in ["selectPolicy", "stabilizationWindowSeconds", "policies", "tolerance"] {
+        for key in [
+            "selectPolicy",
+            "stabilizationWindowSeconds",
+            "policies",
+            "tolerance",
+        ] {
             if let Some(v) = u.get(key).filter(|v| !v.is_null()) {
                 d.insert(key.into(), v.clone());
             }
@@ -64,7 +76,10 @@ mod tests {
         let mut hpa = json!({"spec": {"maxReplicas": 5, "scaleTargetRef": {"kind": "Deployment", "name": "web"}}});
         default_hpa(&mut hpa);
         assert_eq!(hpa["spec"]["minReplicas"], 1);
-        assert_eq!(hpa["spec"]["metrics"][0]["resource"]["target"], json!({"type": "Utilization", "averageUtilization": 80}));
+        assert_eq!(
+            hpa["spec"]["metrics"][0]["resource"]["target"],
+            json!({"type": "Utilization", "averageUtilization": 80})
+        );
         assert!(hpa["spec"].get("behavior").is_none());
         let mut hpa = json!({"spec": {"maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}});
         default_hpa(&mut hpa);

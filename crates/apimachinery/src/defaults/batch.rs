@@ -1,10 +1,12 @@
 //! batch/v1 defaults (`SetDefaults_Job`, `SetDefaults_CronJob`) and the Job
 //! selector the REST layer generates on create.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::pod::default_pod_template;
-use crate::validation::json::{field, items_mut, member_mut, obj_mut, s, set_if_absent, set_if_zero};
+use crate::validation::json::{
+    field, items_mut, member_mut, obj_mut, s, set_if_absent, set_if_zero,
+};
 
 pub(crate) fn default_job(job: &mut Value) {
     let spec = obj_mut(job, "spec");
@@ -14,7 +16,11 @@ pub(crate) fn default_job(job: &mut Value) {
         set_if_absent(spec, "completions", Value::from(1));
     }
     set_if_absent(spec, "parallelism", Value::from(1));
-    let backoff = if field(spec, &["backoffLimitPerIndex"]).is_some() { i64::from(i32::MAX) } else { 6 };
+    let backoff = if field(spec, &["backoffLimitPerIndex"]).is_some() {
+        i64::from(i32::MAX)
+    } else {
+        6
+    };
     set_if_absent(spec, "backoffLimit", Value::from(backoff));
     set_if_absent(spec, "completionMode", Value::from("NonIndexed"));
     set_if_absent(spec, "suspend", Value::Bool(false));
@@ -26,7 +32,11 @@ pub(crate) fn default_job(job: &mut Value) {
             }
         }
     }
-    let replacement = if has_failure_policy { "Failed" } else { "TerminatingOrFailed" };
+    let replacement = if has_failure_policy {
+        "Failed"
+    } else {
+        "TerminatingOrFailed"
+    };
     set_if_absent(spec, "podReplacementPolicy", Value::from(replacement));
     set_if_absent(spec, "manualSelector", Value::Bool(false));
     default_pod_template(obj_mut(spec, "template"));
@@ -39,11 +49,12 @@ fn copy_template_labels(job: &mut Value) {
         return;
     };
     let meta = obj_mut(job, "metadata");
-    let empty = meta.get("labels").and_then(Value::as_object).is_none_or(|m| m.is_empty());
-    if empty {
-        if let Some(m) = meta.as_object_mut() {
-            m.insert("labels".into(), labels);
-        }
+    let empty = meta
+        .get("labels")
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.is_empty());
+    if empty && let Some(m) = meta.as_object_mut() {
+        m.insert("labels".into(), labels);
     }
 }
 
@@ -78,13 +89,18 @@ pub fn generate_job_selector(job: &mut Value) {
         set_if_absent(labels, key, Value::from(value.as_str()));
     }
     let match_labels = obj_mut(obj_mut(spec, "selector"), "matchLabels");
-    set_if_absent(match_labels, "batch.kubernetes.io/controller-uid", Value::from(uid.as_str()));
+    set_if_absent(
+        match_labels,
+        "batch.kubernetes.io/controller-uid",
+        Value::from(uid.as_str()),
+    );
     copy_template_labels(job);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn defaults_job_fields_and_generated_selector() {
@@ -100,7 +116,10 @@ mod tests {
         assert_eq!(spec["suspend"], false);
         assert_eq!(spec["manualSelector"], false);
         assert_eq!(spec["podReplacementPolicy"], "TerminatingOrFailed");
-        assert_eq!(spec["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}));
+        assert_eq!(
+            spec["selector"],
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
+        );
         let labels = json!({"job-name": "pi", "batch.kubernetes.io/job-name": "pi", "controller-uid": "u-1", "batch.kubernetes.io/controller-uid": "u-1"});
         assert_eq!(spec["template"]["metadata"]["labels"], labels);
         assert_eq!(job["metadata"]["labels"], labels);
@@ -118,9 +137,19 @@ mod tests {
         assert_eq!(cj["spec"]["successfulJobsHistoryLimit"], 3);
         assert_eq!(cj["spec"]["failedJobsHistoryLimit"], 1);
         assert_eq!(cj["spec"]["suspend"], false);
-        assert_eq!(cj["spec"]["jobTemplate"]["metadata"], json!({"creationTimestamp": null}));
-        assert_eq!(cj["spec"]["jobTemplate"]["spec"]["template"]["metadata"], json!({"creationTimestamp": null}));
+        assert_eq!(
+            cj["spec"]["jobTemplate"]["metadata"],
+            json!({"creationTimestamp": null})
+        );
+        assert_eq!(
+            cj["spec"]["jobTemplate"]["spec"]["template"]["metadata"],
+            json!({"creationTimestamp": null})
+        );
         // Job defaults do not reach into CronJob templates.
-        assert!(cj["spec"]["jobTemplate"]["spec"].get("backoffLimit").is_none());
+        assert!(
+            cj["spec"]["jobTemplate"]["spec"]
+                .get("backoffLimit")
+                .is_none()
+        );
     }
 }

@@ -3,10 +3,12 @@
 //! ResourceQuota and Event.
 
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::quantities::canonicalize_resource_list;
-use crate::validation::json::{field, items_mut, member_mut, obj_mut, s, set_if_absent, set_if_zero};
+use crate::validation::json::{
+    field, items_mut, member_mut, obj_mut, s, set_if_absent, set_if_zero,
+};
 
 pub(crate) fn default_service(svc: &mut Value) {
     let spec = obj_mut(svc, "spec");
@@ -22,7 +24,10 @@ pub(crate) fn default_service(svc: &mut Value) {
                 .and_then(|c| c.get("timeoutSeconds"))
                 .is_some_and(|t| !t.is_null());
             if !has_timeout {
-                m.insert("sessionAffinityConfig".into(), json!({"clientIP": {"timeoutSeconds": 10800}}));
+                m.insert(
+                    "sessionAffinityConfig".into(),
+                    json!({"clientIP": {"timeoutSeconds": 10800}}),
+                );
             }
         }
     }
@@ -43,8 +48,12 @@ pub(crate) fn default_service(svc: &mut Value) {
             }
         }
     }
-    let external_ips = spec.get("externalIPs").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
-    let externally_accessible = ty == "LoadBalancer" || ty == "NodePort" || (ty == "ClusterIP" && external_ips);
+    let external_ips = spec
+        .get("externalIPs")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    let externally_accessible =
+        ty == "LoadBalancer" || ty == "NodePort" || (ty == "ClusterIP" && external_ips);
     if externally_accessible {
         set_if_zero(spec, "externalTrafficPolicy", Value::from("Cluster"));
     }
@@ -79,7 +88,10 @@ pub(crate) fn default_secret(secret: &mut Value) {
         if let Some(d) = data.as_object_mut() {
             for (k, v) in string_data {
                 let text = v.as_str().unwrap_or_default();
-                d.insert(k, Value::from(base64::engine::general_purpose::STANDARD.encode(text)));
+                d.insert(
+                    k,
+                    Value::from(base64::engine::general_purpose::STANDARD.encode(text)),
+                );
             }
         }
     }
@@ -163,12 +175,11 @@ pub(crate) fn default_endpoints(ep: &mut Value) {
 pub(crate) fn default_node(node: &mut Value) {
     obj_mut(node, "spec");
     let status = obj_mut(node, "status");
-    if field(status, &["allocatable"]).is_none() {
-        if let Some(cap) = field(status, &["capacity"]).cloned() {
-            if let Some(m) = status.as_object_mut() {
-                m.insert("allocatable".into(), cap);
-            }
-        }
+    if field(status, &["allocatable"]).is_none()
+        && let Some(cap) = field(status, &["capacity"]).cloned()
+        && let Some(m) = status.as_object_mut()
+    {
+        m.insert("allocatable".into(), cap);
     }
     if let Some(m) = status.as_object_mut() {
         for key in ["capacity", "allocatable"] {
@@ -202,15 +213,27 @@ pub(crate) fn default_limit_range(lr: &mut Value) {
     let spec = obj_mut(lr, "spec");
     for item in items_mut(spec, "limits") {
         if s(item, &["type"]) == "Container" {
-            let max = item.get("max").and_then(Value::as_object).cloned().unwrap_or_default();
-            let min = item.get("min").and_then(Value::as_object).cloned().unwrap_or_default();
+            let max = item
+                .get("max")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let min = item
+                .get("min")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             let default = obj_mut(item, "default");
             if let Some(d) = default.as_object_mut() {
                 for (k, v) in max {
                     d.entry(k).or_insert(v);
                 }
             }
-            let defaults = item.get("default").and_then(Value::as_object).cloned().unwrap_or_default();
+            let defaults = item
+                .get("default")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             let default_request = obj_mut(item, "defaultRequest");
             if let Some(d) = default_request.as_object_mut() {
                 for (k, v) in defaults {
@@ -223,14 +246,23 @@ pub(crate) fn default_limit_range(lr: &mut Value) {
             // Go drops the empty maps again when writing them out.
             if let Some(m) = item.as_object_mut() {
                 for key in ["default", "defaultRequest"] {
-                    if m.get(key).and_then(Value::as_object).is_some_and(|o| o.is_empty()) {
+                    if m.get(key)
+                        .and_then(Value::as_object)
+                        .is_some_and(|o| o.is_empty())
+                    {
                         m.remove(key);
                     }
                 }
             }
         }
         if let Some(m) = item.as_object_mut() {
-            for key in ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"] {
+            for key in [
+                "max",
+                "min",
+                "default",
+                "defaultRequest",
+                "maxLimitRequestRatio",
+            ] {
                 if let Some(list) = m.get_mut(key) {
                     canonicalize_resource_list(list, true);
                 }
@@ -283,17 +315,26 @@ mod tests {
         default_service(&mut lb);
         assert_eq!(lb["spec"]["externalTrafficPolicy"], "Cluster");
         assert_eq!(lb["spec"]["allocateLoadBalancerNodePorts"], true);
-        assert_eq!(lb["spec"]["sessionAffinityConfig"], json!({"clientIP": {"timeoutSeconds": 10800}}));
+        assert_eq!(
+            lb["spec"]["sessionAffinityConfig"],
+            json!({"clientIP": {"timeoutSeconds": 10800}})
+        );
     }
 
     #[test]
     fn defaults_secret_string_data_and_namespace() {
         let mut secret = json!({"stringData": {"user": "admin"}, "data": {"a": "Yg=="}});
         default_secret(&mut secret);
-        assert_eq!(secret, json!({"data": {"a": "Yg==", "user": "YWRtaW4="}, "type": "Opaque"}));
+        assert_eq!(
+            secret,
+            json!({"data": {"a": "Yg==", "user": "YWRtaW4="}, "type": "Opaque"})
+        );
         let mut ns = json!({"metadata": {"name": "team-a"}});
         default_namespace(&mut ns);
-        assert_eq!(ns, json!({"metadata": {"name": "team-a", "labels": {"kubernetes.io/metadata.name": "team-a"}}, "status": {"phase": "Active"}}));
+        assert_eq!(
+            ns,
+            json!({"metadata": {"name": "team-a", "labels": {"kubernetes.io/metadata.name": "team-a"}}, "status": {"phase": "Active"}})
+        );
     }
 
     #[test]

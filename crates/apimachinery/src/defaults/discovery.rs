@@ -1,7 +1,7 @@
 //! discovery.k8s.io/v1 EndpointSlice defaults and events.k8s.io/v1 Event
 //! zero values.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::validation::json::{items_mut, obj_mut, set_if_absent};
 

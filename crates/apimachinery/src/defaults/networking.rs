@@ -1,7 +1,7 @@
 //! networking.k8s.io/v1 defaults: NetworkPolicy policy types and port
 //! protocols, IngressClass parameter scope.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::validation::json::{items_mut, member_mut, obj_mut, set_if_absent};
 
@@ -16,10 +16,20 @@ pub(crate) fn default_network_policy(np: &mut Value) {
             }
         }
     }
-    let empty_types = spec.get("policyTypes").and_then(Value::as_array).is_none_or(|t| t.is_empty());
+    let empty_types = spec
+        .get("policyTypes")
+        .and_then(Value::as_array)
+        .is_none_or(|t| t.is_empty());
     if empty_types {
-        let has_egress = spec.get("egress").and_then(Value::as_array).is_some_and(|e| !e.is_empty());
-        let types = if has_egress { json!(["Ingress", "Egress"]) } else { json!(["Ingress"]) };
+        let has_egress = spec
+            .get("egress")
+            .and_then(Value::as_array)
+            .is_some_and(|e| !e.is_empty());
+        let types = if has_egress {
+            json!(["Ingress", "Egress"])
+        } else {
+            json!(["Ingress"])
+        };
         if let Some(m) = spec.as_object_mut() {
             m.insert("policyTypes".into(), types);
         }

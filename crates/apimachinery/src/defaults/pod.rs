@@ -2,10 +2,12 @@
 //! `SetDefaults_Container`, `SetDefaults_Probe`, the volume source defaulters
 //! and, for pods only, `SetDefaults_Pod`).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::quantities::{canonicalize_quantity, canonicalize_resource_list};
-use crate::validation::json::{field, items_mut, member_mut, obj_mut, s, set_if_absent, set_if_zero};
+use crate::validation::json::{
+    field, items_mut, member_mut, obj_mut, s, set_if_absent, set_if_zero,
+};
 
 /// File mode of secret, configMap, downwardAPI and projected volumes (0644).
 const DEFAULT_MODE: i64 = 0o644;
@@ -54,7 +56,11 @@ pub(crate) fn default_pod_priority(spec: &mut Value) {
     };
     if let Some(p) = priority {
         set_if_absent(spec, "priority", Value::from(p));
-        set_if_absent(spec, "preemptionPolicy", Value::from("PreemptLowerPriority"));
+        set_if_absent(
+            spec,
+            "preemptionPolicy",
+            Value::from("PreemptLowerPriority"),
+        );
     }
 }
 
@@ -85,10 +91,10 @@ pub(crate) fn default_pod_spec(spec: &mut Value) {
     let sa = s(spec, &["serviceAccount"]).to_string();
     if sa_name.is_empty() && !sa.is_empty() {
         set_if_zero(spec, "serviceAccountName", Value::from(sa));
-    } else if !sa_name.is_empty() {
-        if let Some(m) = spec.as_object_mut() {
-            m.insert("serviceAccount".into(), Value::from(sa_name));
-        }
+    } else if !sa_name.is_empty()
+        && let Some(m) = spec.as_object_mut()
+    {
+        m.insert("serviceAccount".into(), Value::from(sa_name));
     }
     for v in items_mut(spec, "volumes") {
         default_volume(v);
@@ -98,32 +104,58 @@ pub(crate) fn default_pod_spec(spec: &mut Value) {
             default_container(c);
         }
     }
-    if let Some(m) = spec.as_object_mut() {
-        if let Some(o) = m.get_mut("overhead") {
-            canonicalize_resource_list(o, true);
-        }
+    if let Some(m) = spec.as_object_mut()
+        && let Some(o) = m.get_mut("overhead")
+    {
+        canonicalize_resource_list(o, true);
     }
 }
 
 fn default_volume(v: &mut Value) {
     const SOURCES: &[&str] = &[
-        "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi",
-        "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc",
-        "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "projected",
-        "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral", "image",
+        "hostPath",
+        "emptyDir",
+        "gcePersistentDisk",
+        "awsElasticBlockStore",
+        "gitRepo",
+        "secret",
+        "nfs",
+        "iscsi",
+        "glusterfs",
+        "persistentVolumeClaim",
+        "rbd",
+        "flexVolume",
+        "cinder",
+        "cephfs",
+        "flocker",
+        "downwardAPI",
+        "fc",
+        "azureFile",
+        "configMap",
+        "vsphereVolume",
+        "quobyte",
+        "azureDisk",
+        "photonPersistentDisk",
+        "projected",
+        "portworxVolume",
+        "scaleIO",
+        "storageos",
+        "csi",
+        "ephemeral",
+        "image",
     ];
-    if !SOURCES.iter().any(|k| field(v, &[k]).is_some()) {
-        if let Some(m) = v.as_object_mut() {
-            m.insert("emptyDir".into(), json!({}));
-        }
+    if !SOURCES.iter().any(|k| field(v, &[k]).is_some())
+        && let Some(m) = v.as_object_mut()
+    {
+        m.insert("emptyDir".into(), json!({}));
     }
     if let Some(src) = member_mut(v, "hostPath") {
         set_if_absent(src, "type", Value::from(""));
     }
-    if let Some(src) = member_mut(v, "emptyDir") {
-        if let Some(limit) = src.get_mut("sizeLimit") {
-            canonicalize_quantity(limit);
-        }
+    if let Some(src) = member_mut(v, "emptyDir")
+        && let Some(limit) = src.get_mut("sizeLimit")
+    {
+        canonicalize_quantity(limit);
     }
     for key in ["secret", "configMap"] {
         if let Some(src) = member_mut(v, key) {
@@ -164,17 +196,17 @@ fn default_volume(v: &mut Value) {
         set_if_zero(src, "storageMode", Value::from("ThinProvisioned"));
         set_if_zero(src, "fsType", Value::from("xfs"));
     }
-    if let Some(src) = member_mut(v, "ephemeral") {
-        if let Some(t) = member_mut(src, "volumeClaimTemplate") {
-            set_if_absent(obj_mut(t, "metadata"), "creationTimestamp", Value::Null);
-            super::core_v1::default_pvc_spec(obj_mut(t, "spec"));
-        }
+    if let Some(src) = member_mut(v, "ephemeral")
+        && let Some(t) = member_mut(src, "volumeClaimTemplate")
+    {
+        set_if_absent(obj_mut(t, "metadata"), "creationTimestamp", Value::Null);
+        super::core_v1::default_pvc_spec(obj_mut(t, "spec"));
     }
-    if let Some(src) = member_mut(v, "image") {
-        if s(src, &["pullPolicy"]).is_empty() {
-            let policy = pull_policy_for(s(src, &["reference"]));
-            set_if_zero(src, "pullPolicy", Value::from(policy));
-        }
+    if let Some(src) = member_mut(v, "image")
+        && s(src, &["pullPolicy"]).is_empty()
+    {
+        let policy = pull_policy_for(s(src, &["reference"]));
+        set_if_zero(src, "pullPolicy", Value::from(policy));
     }
 }
 
@@ -189,10 +221,10 @@ fn default_downward_api_item(item: &mut Value) {
     if let Some(fr) = member_mut(item, "fieldRef") {
         set_if_zero(fr, "apiVersion", Value::from("v1"));
     }
-    if let Some(rr) = member_mut(item, "resourceFieldRef") {
-        if let Some(d) = rr.get_mut("divisor") {
-            canonicalize_quantity(d);
-        }
+    if let Some(rr) = member_mut(item, "resourceFieldRef")
+        && let Some(d) = rr.get_mut("divisor")
+    {
+        canonicalize_quantity(d);
     }
 }
 
@@ -201,7 +233,11 @@ fn default_container(c: &mut Value) {
         let policy = pull_policy_for(s(c, &["image"]));
         set_if_zero(c, "imagePullPolicy", Value::from(policy));
     }
-    set_if_zero(c, "terminationMessagePath", Value::from("/dev/termination-log"));
+    set_if_zero(
+        c,
+        "terminationMessagePath",
+        Value::from("/dev/termination-log"),
+    );
     set_if_zero(c, "terminationMessagePolicy", Value::from("File"));
     for port in items_mut(c, "ports") {
         set_if_zero(port, "protocol", Value::from("TCP"));
@@ -211,10 +247,10 @@ fn default_container(c: &mut Value) {
             if let Some(fr) = member_mut(vf, "fieldRef") {
                 set_if_zero(fr, "apiVersion", Value::from("v1"));
             }
-            if let Some(rr) = member_mut(vf, "resourceFieldRef") {
-                if let Some(d) = rr.get_mut("divisor") {
-                    canonicalize_quantity(d);
-                }
+            if let Some(rr) = member_mut(vf, "resourceFieldRef")
+                && let Some(d) = rr.get_mut("divisor")
+            {
+                canonicalize_quantity(d);
             }
         }
     }
@@ -273,10 +309,10 @@ fn image_tag(image: &str) -> Option<String> {
         Some((r, d)) => (r, Some(d)),
         None => (image, None),
     };
-    if let Some(d) = digest {
-        if !valid_digest(d) {
-            return None;
-        }
+    if let Some(d) = digest
+        && !valid_digest(d)
+    {
+        return None;
     }
     let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
     let (name, tag) = match rest[last_slash..].rfind(':') {
@@ -298,7 +334,10 @@ fn valid_digest(d: &str) -> bool {
     let Some((algo, hex)) = d.split_once(':') else {
         return false;
     };
-    let algo_ok = !algo.is_empty() && algo.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+' | b'.'));
+    let algo_ok = !algo.is_empty()
+        && algo
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+' | b'.'));
     let hex_ok = hex.len() >= 32 && hex.bytes().all(|c| c.is_ascii_hexdigit());
     algo_ok && hex_ok && (algo != "sha256" || hex.len() == 64)
 }
@@ -308,7 +347,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 fn valid_repository(name: &str) -> bool {
@@ -317,13 +357,23 @@ fn valid_repository(name: &str) -> bool {
     }
     let mut parts: Vec<&str> = name.split('/').collect();
     let first = parts[0];
-    if parts.len() > 1 && (first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase())) {
+    if parts.len() > 1
+        && (first.contains('.')
+            || first.contains(':')
+            || first == "localhost"
+            || first.chars().any(|c| c.is_ascii_uppercase()))
+    {
         let host = first.split(':').next().unwrap_or("");
-        let port_ok = first.split_once(':').is_none_or(|(_, p)| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+        let port_ok = first
+            .split_once(':')
+            .is_none_or(|(_, p)| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
         let host_ok = !host.is_empty()
             && host.split('.').all(|l| {
                 let b = l.as_bytes();
-                !b.is_empty() && b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                !b.is_empty()
+                    && b[0].is_ascii_alphanumeric()
+                    && b[b.len() - 1].is_ascii_alphanumeric()
+                    && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
             });
         if !(host_ok && port_ok) {
             return false;
@@ -365,7 +415,11 @@ fn is_lower_alnum(c: u8) -> bool {
 /// Default NoExecute tolerations the DefaultTolerationSeconds admission
 /// plugin adds to new pods.
 pub(crate) fn add_default_tolerations(spec: &mut Value) {
-    let tolerations: Vec<Value> = spec.get("tolerations").and_then(Value::as_array).cloned().unwrap_or_default();
+    let tolerations: Vec<Value> = spec
+        .get("tolerations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let tolerates = |taint: &str| {
         tolerations.iter().any(|t| {
             let key = s(t, &["key"]);
@@ -374,7 +428,10 @@ pub(crate) fn add_default_tolerations(spec: &mut Value) {
         })
     };
     let mut added = Vec::new();
-    for taint in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+    for taint in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
         if !tolerates(taint) {
             let mut t = Map::new();
             t.insert("key".into(), Value::from(taint));
@@ -388,7 +445,9 @@ pub(crate) fn add_default_tolerations(spec: &mut Value) {
         return;
     }
     if let Some(m) = spec.as_object_mut() {
-        let list = m.entry("tolerations").or_insert_with(|| Value::Array(Vec::new()));
+        let list = m
+            .entry("tolerations")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if !list.is_array() {
             *list = Value::Array(Vec::new());
         }
@@ -411,7 +470,10 @@ mod tests {
             ("docker.io/library/nginx", "Always"),
             ("localhost:5000/app", "Always"),
             ("localhost:5000/app:v1", "IfNotPresent"),
-            ("nginx@sha256:0123456789012345678901234567890123456789012345678901234567890123", "IfNotPresent"),
+            (
+                "nginx@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+                "IfNotPresent",
+            ),
             ("Nginx", "IfNotPresent"),
             ("", "IfNotPresent"),
             ("ghcr.io/Org/app", "IfNotPresent"),

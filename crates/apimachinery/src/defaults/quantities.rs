@@ -21,7 +21,11 @@ pub(crate) fn canonicalize_resource_list(list: &mut Value, round_to_milli: bool)
     };
     for v in m.values_mut() {
         if let Ok(q) = quantity_from_json(v) {
-            let q = if round_to_milli { q.round_up_to_milli() } else { q };
+            let q = if round_to_milli {
+                q.round_up_to_milli()
+            } else {
+                q
+            };
             *v = Value::String(q.canonical());
         }
     }
@@ -34,9 +38,13 @@ mod tests {
 
     #[test]
     fn defaults_resource_lists_are_canonical() {
-        let mut list = json!({"cpu": 0.5, "memory": "1024Mi", "ephemeral-storage": "0.0001", "bad": "x"});
+        let mut list =
+            json!({"cpu": 0.5, "memory": "1024Mi", "ephemeral-storage": "0.0001", "bad": "x"});
         canonicalize_resource_list(&mut list, true);
-        assert_eq!(list, json!({"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1m", "bad": "x"}));
+        assert_eq!(
+            list,
+            json!({"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1m", "bad": "x"})
+        );
         let mut q = json!("1.5Gi");
         canonicalize_quantity(&mut q);
         assert_eq!(q, json!("1536Mi"));

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::validation::json::{arr_at, obj_at};
-use crate::validation::quantity::{quantity_from_json, Quantity};
+use crate::validation::quantity::{Quantity, quantity_from_json};
 
 /// The status Go serializes for a kind whose status struct is all zero, or
 /// `None` for kinds without a status (or whose defaulter writes it).
@@ -24,7 +24,10 @@ pub(crate) fn status_skeleton(group: &str, kind: &str) -> Option<Value> {
             "numberReady": 0
         }),
         ("batch", "Job") | ("batch", "CronJob") => json!({}),
-        ("autoscaling", "HorizontalPodAutoscaler") => json!({"desiredReplicas": 0}),
+        // `currentMetrics` has no `omitempty` in autoscaling/v2, so Go writes null.
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            json!({"desiredReplicas": 0, "currentMetrics": null})
+        }
         ("policy", "PodDisruptionBudget") => json!({
             "disruptionsAllowed": 0,
             "currentHealthy": 0,
@@ -45,7 +48,9 @@ pub(crate) fn fill_status_skeleton(group: &str, kind: &str, obj: &mut Value) {
     let Some(m) = obj.as_object_mut() else {
         return;
     };
-    let status = m.entry("status").or_insert_with(|| Value::Object(Map::new()));
+    let status = m
+        .entry("status")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !status.is_object() {
         *status = Value::Object(Map::new());
     }
@@ -80,7 +85,9 @@ fn pod_initial_status(pod: &Value) -> Value {
     let mut status = Map::new();
     status.insert("phase".into(), Value::from("Pending"));
     if !arr_at(pod, &["spec", "schedulingGates"]).is_empty() {
-        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         status.insert(
             "conditions".into(),
             json!([{
@@ -104,7 +111,9 @@ pub fn pod_qos_class(pod: &Value) -> &'static str {
     let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
     let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
     let mut guaranteed = true;
-    let containers = arr_at(pod, &["spec", "containers"]).iter().chain(arr_at(pod, &["spec", "initContainers"]));
+    let containers = arr_at(pod, &["spec", "containers"])
+        .iter()
+        .chain(arr_at(pod, &["spec", "initContainers"]));
     for c in containers {
         accumulate(obj_at(c, &["resources", "requests"]), &mut requests);
         let mut own_limits = BTreeMap::new();
@@ -113,7 +122,7 @@ pub fn pod_qos_class(pod: &Value) -> &'static str {
             guaranteed = false;
         }
         for (k, q) in own_limits {
-            let sum = limits.get(&k).map_or(q.clone(), |prev| prev.add(&q));
+            let sum = limits.get(&k).map_or(q, |prev| prev.add(&q));
             limits.insert(k, sum);
         }
     }
@@ -121,7 +130,9 @@ pub fn pod_qos_class(pod: &Value) -> &'static str {
         return "BestEffort";
     }
     if guaranteed {
-        guaranteed = requests.iter().all(|(k, req)| limits.get(k).is_some_and(|l| l == req));
+        guaranteed = requests
+            .iter()
+            .all(|(k, req)| limits.get(k).is_some_and(|l| l == req));
     }
     if guaranteed && requests.len() == limits.len() {
         "Guaranteed"
@@ -142,12 +153,13 @@ fn accumulate(list: Option<&Map<String, Value>>, into: &mut BTreeMap<String, Qua
         if q.sign() <= 0 {
             continue;
         }
-        let sum = into.get(name).map_or(q.clone(), |prev| prev.add(&q));
+        let sum = into.get(name).map_or(q, |prev| prev.add(&q));
         into.insert(name.to_string(), sum);
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure
 mod tests {
     use super::*;
 
@@ -155,28 +167,45 @@ mod tests {
     fn defaults_pod_qos_classes() {
         let pod = |resources: Value| json!({"spec": {"containers": [{"name": "a", "resources": resources}]}});
         assert_eq!(pod_qos_class(&pod(json!({}))), "BestEffort");
-        assert_eq!(pod_qos_class(&pod(json!({"requests": {"cpu": "100m"}}))), "Burstable");
         assert_eq!(
-            pod_qos_class(&pod(json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1000m", "memory": "1Gi"}}))),
+            pod_qos_class(&pod(json!({"requests": {"cpu": "100m"}}))),
+            "Burstable"
+        );
+        assert_eq!(
+            pod_qos_class(&pod(
+                json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1000m", "memory": "1Gi"}})
+            )),
             "Guaranteed"
         );
         assert_eq!(
-            pod_qos_class(&pod(json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "1Gi"}}))),
+            pod_qos_class(&pod(
+                json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "1Gi"}})
+            )),
             "Burstable"
         );
-        assert_eq!(pod_qos_class(&pod(json!({"requests": {"ephemeral-storage": "1Gi"}}))), "BestEffort");
+        assert_eq!(
+            pod_qos_class(&pod(json!({"requests": {"ephemeral-storage": "1Gi"}}))),
+            "BestEffort"
+        );
     }
 
     #[test]
     fn defaults_initial_status_per_kind() {
-        assert_eq!(initial_status("apps", "ReplicaSet", &json!({})), Some(json!({"replicas": 0})));
+        assert_eq!(
+            initial_status("apps", "ReplicaSet", &json!({})),
+            Some(json!({"replicas": 0}))
+        );
         assert_eq!(initial_status("", "ConfigMap", &json!({})), None);
         assert_eq!(
             initial_status("", "Pod", &json!({"spec": {"containers": [{"name": "a"}]}})),
             Some(json!({"phase": "Pending", "qosClass": "BestEffort"}))
         );
-        let gated = initial_status("", "Pod", &json!({"spec": {"schedulingGates": [{"name": "g"}], "containers": []}}))
-            .unwrap();
+        let gated = initial_status(
+            "",
+            "Pod",
+            &json!({"spec": {"schedulingGates": [{"name": "g"}], "containers": []}}),
+        )
+        .unwrap();
         assert_eq!(gated["conditions"][0]["reason"], "SchedulingGated");
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::NameRule;
 use super::cron::{check_time_zone, parse_schedule};
 use super::field::{FieldError, Path};
 use super::format::{is_dns1123_label, is_domain_prefixed_path};
@@ -10,13 +11,16 @@ use super::json::{arr_at, bool_at, field, get, i64_at, s, semantic_eq, str_at};
 use super::label_selector::{as_selector, go_label_selector, validate_label_selector};
 use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update};
 use super::pod::validate_pod_template_spec;
-use super::NameRule;
 
 const MAX_PARALLELISM_INDEXED: i64 = 100_000;
 
 fn nonneg_opt(spec: &Value, key: &str, p: &Path) -> Vec<FieldError> {
     match i64_at(spec, &[key]) {
-        Some(n) if n < 0 => vec![FieldError::invalid(&p.child(key), n, "must be greater than or equal to 0")],
+        Some(n) if n < 0 => vec![FieldError::invalid(
+            &p.child(key),
+            n,
+            "must be greater than or equal to 0",
+        )],
         _ => Vec::new(),
     }
 }
@@ -38,28 +42,58 @@ fn validate_pod_failure_policy(spec: &Value, p: &Path) -> Vec<FieldError> {
         let ip = rp.index(i);
         let action = s(rule, &["action"]);
         if action == "FailIndex" && field(spec, &["backoffLimitPerIndex"]).is_none() {
-            errs.push(FieldError::invalid(&ip.child("action"), action, "requires the backoffLimitPerIndex to be set"));
+            errs.push(FieldError::invalid(
+                &ip.child("action"),
+                action,
+                "requires the backoffLimitPerIndex to be set",
+            ));
         } else if !ACTIONS.contains(&action) {
-            errs.push(FieldError::not_supported(&ip.child("action"), action, ACTIONS));
+            errs.push(FieldError::not_supported(
+                &ip.child("action"),
+                action,
+                ACTIONS,
+            ));
         }
-        let (codes, conds) = (field(rule, &["onExitCodes"]), field(rule, &["onPodConditions"]));
+        let (codes, conds) = (
+            field(rule, &["onExitCodes"]),
+            field(rule, &["onPodConditions"]),
+        );
         match (codes, conds) {
-            (Some(_), Some(_)) => errs.push(FieldError::invalid(&ip, "", "specifying both OnExitCodes and OnPodConditions is not supported")),
-            (None, None) => errs.push(FieldError::invalid(&ip, "", "specifying one of OnExitCodes and OnPodConditions is required")),
+            (Some(_), Some(_)) => errs.push(FieldError::invalid(
+                &ip,
+                "",
+                "specifying both OnExitCodes and OnPodConditions is not supported",
+            )),
+            (None, None) => errs.push(FieldError::invalid(
+                &ip,
+                "",
+                "specifying one of OnExitCodes and OnPodConditions is required",
+            )),
             (Some(c), None) => {
                 let cp = ip.child("onExitCodes");
-                if let Some(name) = str_at(c, &["containerName"]) {
-                    if !containers.contains(&name) {
-                        errs.push(FieldError::invalid(&cp.child("containerName"), name, "must be one of the container or initContainer names in the pod template"));
-                    }
+                if let Some(name) = str_at(c, &["containerName"])
+                    && !containers.contains(&name)
+                {
+                    errs.push(FieldError::invalid(
+                        &cp.child("containerName"),
+                        name,
+                        "must be one of the container or initContainer names in the pod template",
+                    ));
                 }
                 let op = s(c, &["operator"]);
                 if op != "In" && op != "NotIn" {
-                    errs.push(FieldError::not_supported(&cp.child("operator"), op, &["In", "NotIn"]));
+                    errs.push(FieldError::not_supported(
+                        &cp.child("operator"),
+                        op,
+                        &["In", "NotIn"],
+                    ));
                 }
                 let values = arr_at(c, &["values"]);
                 if values.is_empty() {
-                    errs.push(FieldError::required(&cp.child("values"), "at least one value is required"));
+                    errs.push(FieldError::required(
+                        &cp.child("values"),
+                        "at least one value is required",
+                    ));
                 } else if values.len() > 255 {
                     errs.push(FieldError::too_many(&cp.child("values"), values.len(), 255));
                 }
@@ -68,7 +102,11 @@ fn validate_pod_failure_policy(spec: &Value, p: &Path) -> Vec<FieldError> {
                     let v = super::json::as_i64(v).unwrap_or(0);
                     let vp = cp.child("values").index(j);
                     if op == "In" && v == 0 {
-                        errs.push(FieldError::invalid(&vp, v, "must not be 0 for the In operator"));
+                        errs.push(FieldError::invalid(
+                            &vp,
+                            v,
+                            "must not be 0 for the In operator",
+                        ));
                     }
                     if seen.contains(&v) {
                         errs.push(FieldError::duplicate(&vp, v));
@@ -88,9 +126,16 @@ fn validate_pod_failure_policy(spec: &Value, p: &Path) -> Vec<FieldError> {
                 for (j, pat) in patterns.iter().enumerate() {
                     let status = s(pat, &["status"]);
                     if !["False", "True", "Unknown"].contains(&status) {
-                        errs.push(FieldError::not_supported(&cp.index(j).child("status"), status, &["False", "True", "Unknown"]));
+                        errs.push(FieldError::not_supported(
+                            &cp.index(j).child("status"),
+                            status,
+                            &["False", "True", "Unknown"],
+                        ));
                     }
-                    errs.extend(super::meta::validate_label_name(s(pat, &["type"]), &cp.index(j).child("type")));
+                    errs.extend(super::meta::validate_label_name(
+                        s(pat, &["type"]),
+                        &cp.index(j).child("type"),
+                    ));
                 }
             }
         }
@@ -101,13 +146,23 @@ fn validate_pod_failure_policy(spec: &Value, p: &Path) -> Vec<FieldError> {
 /// `validateJobSpec`: everything but the selector.
 fn validate_job_spec_inner(spec: &Value, p: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    for key in ["parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished", "backoffLimitPerIndex"] {
+    for key in [
+        "parallelism",
+        "completions",
+        "activeDeadlineSeconds",
+        "backoffLimit",
+        "ttlSecondsAfterFinished",
+        "backoffLimitPerIndex",
+    ] {
         errs.extend(nonneg_opt(spec, key, p));
     }
     if field(spec, &["maxFailedIndexes"]).is_some() {
         errs.extend(nonneg_opt(spec, "maxFailedIndexes", p));
         if field(spec, &["backoffLimitPerIndex"]).is_none() {
-            errs.push(FieldError::required(&p.child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"));
+            errs.push(FieldError::required(
+                &p.child("backoffLimitPerIndex"),
+                "when maxFailedIndexes is specified",
+            ));
         }
     }
     if let Some(managed_by) = str_at(spec, &["managedBy"]) {
@@ -120,38 +175,69 @@ fn validate_job_spec_inner(spec: &Value, p: &Path) -> Vec<FieldError> {
     let indexed = mode == Some("Indexed");
     if let Some(m) = mode {
         if m != "NonIndexed" && m != "Indexed" {
-            errs.push(FieldError::not_supported(&p.child("completionMode"), m, &["NonIndexed", "Indexed"]));
+            errs.push(FieldError::not_supported(
+                &p.child("completionMode"),
+                m,
+                &["NonIndexed", "Indexed"],
+            ));
         }
         if indexed {
             let completions = i64_at(spec, &["completions"]);
             if completions.is_none() {
-                errs.push(FieldError::required(&p.child("completions"), "when completion mode is Indexed"));
+                errs.push(FieldError::required(
+                    &p.child("completions"),
+                    "when completion mode is Indexed",
+                ));
             }
-            if let Some(par) = i64_at(spec, &["parallelism"]).filter(|p| *p > MAX_PARALLELISM_INDEXED) {
-                errs.push(FieldError::invalid(&p.child("parallelism"), par, "must be less than or equal to 100000 when completion mode is Indexed"));
+            if let Some(par) =
+                i64_at(spec, &["parallelism"]).filter(|p| *p > MAX_PARALLELISM_INDEXED)
+            {
+                errs.push(FieldError::invalid(
+                    &p.child("parallelism"),
+                    par,
+                    "must be less than or equal to 100000 when completion mode is Indexed",
+                ));
             }
-            if let (Some(c), Some(mfi)) = (completions, i64_at(spec, &["maxFailedIndexes"])) {
-                if mfi > c {
-                    errs.push(FieldError::invalid(&p.child("maxFailedIndexes"), mfi, "must be less than or equal to completions"));
-                }
+            if let (Some(c), Some(mfi)) = (completions, i64_at(spec, &["maxFailedIndexes"]))
+                && mfi > c
+            {
+                errs.push(FieldError::invalid(
+                    &p.child("maxFailedIndexes"),
+                    mfi,
+                    "must be less than or equal to completions",
+                ));
             }
         }
     }
     if !indexed {
         for key in ["backoffLimitPerIndex", "maxFailedIndexes"] {
             if let Some(v) = i64_at(spec, &[key]) {
-                errs.push(FieldError::invalid(&p.child(key), v, "requires indexed completion mode"));
+                errs.push(FieldError::invalid(
+                    &p.child(key),
+                    v,
+                    "requires indexed completion mode",
+                ));
             }
         }
     }
     if field(spec, &["podFailurePolicy"]).is_some() {
-        errs.extend(validate_pod_failure_policy(spec, &p.child("podFailurePolicy")));
+        errs.extend(validate_pod_failure_policy(
+            spec,
+            &p.child("podFailurePolicy"),
+        ));
     }
     if let Some(sp) = field(spec, &["successPolicy"]) {
         if !indexed {
-            errs.push(FieldError::invalid(&p.child("successPolicy"), sp.clone(), "requires indexed completion mode"));
+            errs.push(FieldError::invalid(
+                &p.child("successPolicy"),
+                sp.clone(),
+                "requires indexed completion mode",
+            ));
         } else if arr_at(sp, &["rules"]).is_empty() {
-            errs.push(FieldError::required(&p.child("successPolicy").child("rules"), "at least one rules must be specified when the successPolicy is specified"));
+            errs.push(FieldError::required(
+                &p.child("successPolicy").child("rules"),
+                "at least one rules must be specified when the successPolicy is specified",
+            ));
         }
     }
     if let Some(prp) = str_at(spec, &["podReplacementPolicy"]) {
@@ -161,20 +247,37 @@ fn validate_job_spec_inner(spec: &Value, p: &Path) -> Vec<FieldError> {
                 errs.push(FieldError::not_supported(&pp, prp, &["Failed"]));
             }
         } else if prp != "Failed" && prp != "TerminatingOrFailed" {
-            errs.push(FieldError::not_supported(&pp, prp, &["Failed", "TerminatingOrFailed"]));
+            errs.push(FieldError::not_supported(
+                &pp,
+                prp,
+                &["Failed", "TerminatingOrFailed"],
+            ));
         }
     }
     let tmpl = get(spec, &["template"]).unwrap_or(&Value::Null);
     errs.extend(validate_pod_template_spec(tmpl, &p.child("template")));
     let rpp = p.child("template").child("spec").child("restartPolicy");
     match s(tmpl, &["spec", "restartPolicy"]) {
-        "Always" | "" => errs.push(FieldError::required(&rpp, "valid values: \"OnFailure\", \"Never\"")),
+        "Always" | "" => errs.push(FieldError::required(
+            &rpp,
+            "valid values: \"OnFailure\", \"Never\"",
+        )),
         "OnFailure" | "Never" => {
-            if field(spec, &["podFailurePolicy"]).is_some() && s(tmpl, &["spec", "restartPolicy"]) != "Never" {
-                errs.push(FieldError::invalid(&rpp, "OnFailure", "only \"Never\" is supported when podFailurePolicy is specified"));
+            if field(spec, &["podFailurePolicy"]).is_some()
+                && s(tmpl, &["spec", "restartPolicy"]) != "Never"
+            {
+                errs.push(FieldError::invalid(
+                    &rpp,
+                    "OnFailure",
+                    "only \"Never\" is supported when podFailurePolicy is specified",
+                ));
             }
         }
-        other => errs.push(FieldError::not_supported(&rpp, other, &["OnFailure", "Never"])),
+        other => errs.push(FieldError::not_supported(
+            &rpp,
+            other,
+            &["OnFailure", "Never"],
+        )),
     }
     errs
 }
@@ -209,7 +312,10 @@ fn validate_generated_selector(job: &Value) -> Vec<FieldError> {
     let uid = s(job, &["metadata", "uid"]);
     let name = s(job, &["metadata", "name"]);
     if uid.is_empty() {
-        errs.push(FieldError::required(&Path::new("metadata").child("uid"), ""));
+        errs.push(FieldError::required(
+            &Path::new("metadata").child("uid"),
+            "",
+        ));
     }
     let mp = Path::new("spec").child("template").child("metadata");
     let labels = get(spec, &["template", "metadata", "labels"]).filter(|v| !v.is_null());
@@ -220,7 +326,10 @@ fn validate_generated_selector(job: &Value) -> Vec<FieldError> {
         ("batch.kubernetes.io/job-name", name),
     ] {
         match labels.and_then(|l| l.get(key)).and_then(Value::as_str) {
-            None => errs.push(FieldError::required(&mp.child("labels").key(key), format!("must be '{want}'"))),
+            None => errs.push(FieldError::required(
+                &mp.child("labels").key(key),
+                format!("must be '{want}'"),
+            )),
             Some(v) if v != want => errs.push(FieldError::invalid(
                 &mp.child("labels").key(key),
                 super::field::go_string_map(labels),
@@ -233,14 +342,14 @@ fn validate_generated_selector(job: &Value) -> Vec<FieldError> {
         "controller-uid": uid, "job-name": name,
         "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
     });
-    if let Ok(sel) = as_selector(field(spec, &["selector"])) {
-        if !sel.matches(Some(&expected)) {
-            errs.push(FieldError::invalid(
-                &Path::new("spec").child("selector"),
-                go_label_selector(field(spec, &["selector"])),
-                "`selector` not auto-generated",
-            ));
-        }
+    if let Ok(sel) = as_selector(field(spec, &["selector"]))
+        && !sel.matches(Some(&expected))
+    {
+        errs.push(FieldError::invalid(
+            &Path::new("spec").child("selector"),
+            go_label_selector(field(spec, &["selector"])),
+            "`selector` not auto-generated",
+        ));
     }
     errs
 }
@@ -250,17 +359,17 @@ pub(crate) fn validate_job_create(job: &Value) -> Vec<FieldError> {
     errs.extend(validate_generated_selector(job));
     let spec = get(job, &["spec"]).unwrap_or(&Value::Null);
     errs.extend(validate_job_spec(spec, &Path::new("spec")));
-    if s(spec, &["completionMode"]) == "Indexed" {
-        if let Some(c) = i64_at(spec, &["completions"]).filter(|c| *c > 0) {
-            let name = s(job, &["metadata", "name"]);
-            let host = format!("{name}-{}", c - 1);
-            if !is_dns1123_label(&host).is_empty() {
-                errs.push(FieldError::invalid(
-                    &Path::new("metadata").child("name"),
-                    name,
-                    format!("will not able to create pod with invalid DNS label: {host}"),
-                ));
-            }
+    if s(spec, &["completionMode"]) == "Indexed"
+        && let Some(c) = i64_at(spec, &["completions"]).filter(|c| *c > 0)
+    {
+        let name = s(job, &["metadata", "name"]);
+        let host = format!("{name}-{}", c - 1);
+        if !is_dns1123_label(&host).is_empty() {
+            errs.push(FieldError::invalid(
+                &Path::new("metadata").child("name"),
+                name,
+                format!("will not able to create pod with invalid DNS label: {host}"),
+            ));
         }
     }
     errs
@@ -271,8 +380,16 @@ fn immutable(new: &Value, old: &Value, key: &str, p: &Path) -> Vec<FieldError> {
     if semantic_eq(nv, get(old, &[key]).unwrap_or(&Value::Null)) {
         Vec::new()
     } else {
-        let shown = if key == "selector" { go_label_selector(field(new, &[key])) } else { nv.clone() };
-        vec![FieldError::invalid(&p.child(key), shown, "field is immutable")]
+        let shown = if key == "selector" {
+            go_label_selector(field(new, &[key]))
+        } else {
+            nv.clone()
+        };
+        vec![FieldError::invalid(
+            &p.child(key),
+            shown,
+            "field is immutable",
+        )]
     }
 }
 
@@ -283,22 +400,33 @@ fn validate_template_update(ns: &Value, os: &Value, old_job: &Value, p: &Path) -
     let suspended = bool_at(ns, &["suspend"]) == Some(true);
     let never_started = field(old_job, &["status", "startTime"]).is_none();
     if suspended && never_started {
-        for path in [&["metadata", "labels"][..], &["metadata", "annotations"], &["spec", "nodeSelector"], &["spec", "tolerations"], &["spec", "schedulingGates"]] {
+        for path in [
+            &["metadata", "labels"][..],
+            &["metadata", "annotations"],
+            &["spec", "nodeSelector"],
+            &["spec", "tolerations"],
+            &["spec", "schedulingGates"],
+        ] {
             let v = get(&new_t, path).cloned();
             set_path(&mut old_t, path, v);
         }
         let v = get(&new_t, &["spec", "affinity", "nodeAffinity"]).cloned();
         set_path(&mut old_t, &["spec", "affinity", "nodeAffinity"], v);
-        if get(&new_t, &["spec", "affinity"]).is_none() && get(&old_t, &["spec", "affinity"]).is_some_and(super::json::is_zero) {
-            if let Some(m) = old_t.get_mut("spec").and_then(Value::as_object_mut) {
-                m.remove("affinity");
-            }
+        if get(&new_t, &["spec", "affinity"]).is_none()
+            && get(&old_t, &["spec", "affinity"]).is_some_and(super::json::is_zero)
+            && let Some(m) = old_t.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            m.remove("affinity");
         }
     }
     if semantic_eq(&new_t, &old_t) {
         Vec::new()
     } else {
-        vec![FieldError::invalid(&p.child("template"), new_t, "field is immutable")]
+        vec![FieldError::invalid(
+            &p.child("template"),
+            new_t,
+            "field is immutable",
+        )]
     }
 }
 
@@ -327,19 +455,28 @@ pub(crate) fn validate_job_update(new: &Value, old: &Value) -> Vec<FieldError> {
     // Elastic Indexed Jobs (GA in 1.31) may scale completions with parallelism.
     if s(ns, &["completionMode"]) == "Indexed" {
         let nc = i64_at(ns, &["completions"]);
-        if nc != i64_at(os, &["completions"]) {
-            if let Some(c) = nc {
-                if Some(c) != i64_at(ns, &["parallelism"]) {
-                    errs.push(FieldError::invalid(&p.child("completions"), c, "can only be modified in tandem with spec.parallelism"));
-                }
-            }
+        if nc != i64_at(os, &["completions"])
+            && let Some(c) = nc
+            && Some(c) != i64_at(ns, &["parallelism"])
+        {
+            errs.push(FieldError::invalid(
+                &p.child("completions"),
+                c,
+                "can only be modified in tandem with spec.parallelism",
+            ));
         }
     } else {
         errs.extend(immutable(ns, os, "completions", &p));
     }
     errs.extend(immutable(ns, os, "selector", &p));
     errs.extend(validate_template_update(ns, os, old, &p));
-    for key in ["completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy"] {
+    for key in [
+        "completionMode",
+        "podFailurePolicy",
+        "backoffLimitPerIndex",
+        "managedBy",
+        "successPolicy",
+    ] {
         errs.extend(immutable(ns, os, key, &p));
     }
     errs
@@ -357,29 +494,52 @@ fn validate_cron_job_spec(spec: &Value, old_spec: Option<&Value>, p: &Path) -> V
         }
         let allow_tz = old_spec.is_some_and(|o| s(o, &["schedule"]).contains("TZ"));
         if allow_tz && schedule.contains("TZ") && field(spec, &["timeZone"]).is_some() {
-            errs.push(FieldError::invalid(&sp, schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule"));
+            errs.push(FieldError::invalid(
+                &sp,
+                schedule,
+                "cannot use both timeZone field and TZ or CRON_TZ in schedule",
+            ));
         } else if !allow_tz && schedule.contains("TZ") {
-            errs.push(FieldError::invalid(&sp, schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"));
+            errs.push(FieldError::invalid(
+                &sp,
+                schedule,
+                "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
+            ));
         }
     }
     errs.extend(nonneg_opt(spec, "startingDeadlineSeconds", p));
     let tz_changed = old_spec.is_none_or(|o| get(o, &["timeZone"]) != get(spec, &["timeZone"]));
     if tz_changed {
-        errs.extend(validate_time_zone(str_at(spec, &["timeZone"]), &p.child("timeZone")));
+        errs.extend(validate_time_zone(
+            str_at(spec, &["timeZone"]),
+            &p.child("timeZone"),
+        ));
     }
     match s(spec, &["concurrencyPolicy"]) {
         "Allow" | "Forbid" | "Replace" => {}
         "" => errs.push(FieldError::required(&p.child("concurrencyPolicy"), "")),
-        other => errs.push(FieldError::not_supported(&p.child("concurrencyPolicy"), other, &["Allow", "Forbid", "Replace"])),
+        other => errs.push(FieldError::not_supported(
+            &p.child("concurrencyPolicy"),
+            other,
+            &["Allow", "Forbid", "Replace"],
+        )),
     }
     let jp = p.child("jobTemplate").child("spec");
     let jspec = get(spec, &["jobTemplate", "spec"]).unwrap_or(&Value::Null);
     errs.extend(validate_job_spec_inner(jspec, &jp));
     if let Some(sel) = field(jspec, &["selector"]) {
-        errs.push(FieldError::invalid(&jp.child("selector"), go_label_selector(Some(sel)), "`selector` will be auto-generated"));
+        errs.push(FieldError::invalid(
+            &jp.child("selector"),
+            go_label_selector(Some(sel)),
+            "`selector` will be auto-generated",
+        ));
     }
     if bool_at(jspec, &["manualSelector"]) == Some(true) {
-        errs.push(FieldError::not_supported(&jp.child("manualSelector"), true, &["nil", "false"]));
+        errs.push(FieldError::not_supported(
+            &jp.child("manualSelector"),
+            true,
+            &["nil", "false"],
+        ));
     }
     errs.extend(nonneg_opt(spec, "successfulJobsHistoryLimit", p));
     errs.extend(nonneg_opt(spec, "failedJobsHistoryLimit", p));
@@ -391,18 +551,32 @@ fn validate_time_zone(tz: Option<&str>, p: &Path) -> Vec<FieldError> {
         return Vec::new();
     };
     if tz.is_empty() {
-        return vec![FieldError::invalid(p, tz, "timeZone must be nil or non-empty string")];
+        return vec![FieldError::invalid(
+            p,
+            tz,
+            "timeZone must be nil or non-empty string",
+        )];
     }
     for part in tz.split('/') {
         let chars_ok = (1..=14).contains(&part.len())
-            && part.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+'));
+            && part
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+'));
         if part == "." || part == ".." || part.starts_with('-') || !chars_ok {
-            return vec![FieldError::invalid(p, tz, format!("unknown time zone {tz}"))];
+            return vec![FieldError::invalid(
+                p,
+                tz,
+                format!("unknown time zone {tz}"),
+            )];
         }
     }
     let mut errs = Vec::new();
     if tz.eq_ignore_ascii_case("local") {
-        errs.push(FieldError::invalid(p, tz, "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"));
+        errs.push(FieldError::invalid(
+            p,
+            tz,
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones",
+        ));
     }
     if let Err(e) = check_time_zone(tz) {
         errs.push(FieldError::invalid(p, tz, e));
@@ -412,10 +586,18 @@ fn validate_time_zone(tz: Option<&str>, p: &Path) -> Vec<FieldError> {
 
 pub(crate) fn validate_cron_job_create(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta(obj, true, NameRule::Dns1123Subdomain);
-    errs.extend(validate_cron_job_spec(get(obj, &["spec"]).unwrap_or(&Value::Null), None, &Path::new("spec")));
+    errs.extend(validate_cron_job_spec(
+        get(obj, &["spec"]).unwrap_or(&Value::Null),
+        None,
+        &Path::new("spec"),
+    ));
     let name = s(obj, &["metadata", "name"]);
     if name.len() > 52 {
-        errs.push(FieldError::invalid(&Path::new("metadata").child("name"), name, "must be no more than 52 characters"));
+        errs.push(FieldError::invalid(
+            &Path::new("metadata").child("name"),
+            name,
+            "must be no more than 52 characters",
+        ));
     }
     errs
 }
@@ -455,10 +637,16 @@ mod tests {
 
     #[test]
     fn validation_job_restart_policy() {
-        assert!(validate_job_create(&job(Some("Never"))).is_empty(), "{:?}", msgs(&validate_job_create(&job(Some("Never")))));
+        assert!(
+            validate_job_create(&job(Some("Never"))).is_empty(),
+            "{:?}",
+            msgs(&validate_job_create(&job(Some("Never"))))
+        );
         assert_eq!(
             msgs(&validate_job_create(&job(None))),
-            vec!["spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""]
+            vec![
+                "spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""
+            ]
         );
     }
 
@@ -470,7 +658,10 @@ mod tests {
         new["spec"]["completions"] = json!(3);
         new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("busybox:2");
         let m = msgs(&validate_job_update(&new, &old));
-        assert_eq!(m[0], "spec.completions: Invalid value: 3: field is immutable");
+        assert_eq!(
+            m[0],
+            "spec.completions: Invalid value: 3: field is immutable"
+        );
         assert!(m[1].starts_with("spec.template: Invalid value: "));
         assert!(m[1].ends_with(": field is immutable"));
         assert_eq!(m.len(), 2);
@@ -491,14 +682,21 @@ mod tests {
         );
         cj["spec"]["schedule"] = json!("@daily");
         cj["spec"]["timeZone"] = json!("Europe/Berlin");
-        assert!(validate_cron_job_create(&cj).is_empty(), "{:?}", msgs(&validate_cron_job_create(&cj)));
+        assert!(
+            validate_cron_job_create(&cj).is_empty(),
+            "{:?}",
+            msgs(&validate_cron_job_create(&cj))
+        );
         cj["spec"]["schedule"] = json!("");
         cj["metadata"]["name"] = json!("x".repeat(53));
         assert_eq!(
             msgs(&validate_cron_job_create(&cj)),
             vec![
                 "spec.schedule: Required value",
-                &format!("metadata.name: Invalid value: \"{}\": must be no more than 52 characters", "x".repeat(53)),
+                &format!(
+                    "metadata.name: Invalid value: \"{}\": must be no more than 52 characters",
+                    "x".repeat(53)
+                ),
             ]
         );
     }

@@ -13,15 +13,33 @@ struct Bounds {
     names: &'static [&'static str],
 }
 
-const MINUTES: Bounds = Bounds { min: 0, max: 59, names: &[] };
-const HOURS: Bounds = Bounds { min: 0, max: 23, names: &[] };
-const DOM: Bounds = Bounds { min: 1, max: 31, names: &[] };
+const MINUTES: Bounds = Bounds {
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOURS: Bounds = Bounds {
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DOM: Bounds = Bounds {
+    min: 1,
+    max: 31,
+    names: &[],
+};
 const MONTHS: Bounds = Bounds {
     min: 1,
     max: 12,
-    names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    names: &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
 };
-const DOW: Bounds = Bounds { min: 0, max: 6, names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"] };
+const DOW: Bounds = Bounds {
+    min: 0,
+    max: 6,
+    names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+};
 
 /// A parsed standard schedule: one bit per allowed value of each field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,14 +78,27 @@ pub fn parse_schedule(spec: &str) -> Result<CronSchedule, CronError> {
     }
     let fields: Vec<&str> = spec.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(CronError(format!("expected exactly 5 fields, found {}: [{}]", fields.len(), fields.join(" "))));
+        return Err(CronError(format!(
+            "expected exactly 5 fields, found {}: [{}]",
+            fields.len(),
+            fields.join(" ")
+        )));
     }
     let (minutes, _) = get_field(fields[0], &MINUTES)?;
     let (hours, _) = get_field(fields[1], &HOURS)?;
     let (days_of_month, dom_star) = get_field(fields[2], &DOM)?;
     let (months, _) = get_field(fields[3], &MONTHS)?;
     let (days_of_week, dow_star) = get_field(fields[4], &DOW)?;
-    Ok(CronSchedule { minutes, hours, days_of_month, months, days_of_week, dom_star, dow_star, every_seconds: None })
+    Ok(CronSchedule {
+        minutes,
+        hours,
+        days_of_month,
+        months,
+        days_of_week,
+        dom_star,
+        dow_star,
+        every_seconds: None,
+    })
 }
 
 fn all(b: &Bounds) -> u64 {
@@ -97,14 +128,45 @@ fn parse_descriptor(spec: &str) -> Result<CronSchedule, CronError> {
         every_seconds: None,
     };
     match spec {
-        "@yearly" | "@annually" => Ok(sched(first(&MINUTES), first(&HOURS), first(&DOM), first(&MONTHS), all(&DOW))),
-        "@monthly" => Ok(sched(first(&MINUTES), first(&HOURS), first(&DOM), all(&MONTHS), all(&DOW))),
-        "@weekly" => Ok(sched(first(&MINUTES), first(&HOURS), all(&DOM), all(&MONTHS), first(&DOW))),
-        "@daily" | "@midnight" => Ok(sched(first(&MINUTES), first(&HOURS), all(&DOM), all(&MONTHS), all(&DOW))),
-        "@hourly" => Ok(sched(first(&MINUTES), all(&HOURS), all(&DOM), all(&MONTHS), all(&DOW))),
+        "@yearly" | "@annually" => Ok(sched(
+            first(&MINUTES),
+            first(&HOURS),
+            first(&DOM),
+            first(&MONTHS),
+            all(&DOW),
+        )),
+        "@monthly" => Ok(sched(
+            first(&MINUTES),
+            first(&HOURS),
+            first(&DOM),
+            all(&MONTHS),
+            all(&DOW),
+        )),
+        "@weekly" => Ok(sched(
+            first(&MINUTES),
+            first(&HOURS),
+            all(&DOM),
+            all(&MONTHS),
+            first(&DOW),
+        )),
+        "@daily" | "@midnight" => Ok(sched(
+            first(&MINUTES),
+            first(&HOURS),
+            all(&DOM),
+            all(&MONTHS),
+            all(&DOW),
+        )),
+        "@hourly" => Ok(sched(
+            first(&MINUTES),
+            all(&HOURS),
+            all(&DOM),
+            all(&MONTHS),
+            all(&DOW),
+        )),
         _ => {
             if let Some(d) = spec.strip_prefix("@every ") {
-                let nanos = parse_go_duration(d).map_err(|e| CronError(format!("failed to parse duration {spec}: {e}")))?;
+                let nanos = parse_go_duration(d)
+                    .map_err(|e| CronError(format!("failed to parse duration {spec}: {e}")))?;
                 let secs = (nanos.max(0) as u64).div_ceil(1_000_000_000).max(1);
                 let mut s = sched(0, 0, 0, 0, 0);
                 s.every_seconds = Some(secs);
@@ -156,16 +218,26 @@ fn get_range(expr: &str, b: &Bounds) -> Result<(u64, bool), CronError> {
         _ => return Err(CronError(format!("too many slashes: {expr}"))),
     };
     if start < b.min {
-        return Err(CronError(format!("beginning of range ({start}) below minimum ({}): {expr}", b.min)));
+        return Err(CronError(format!(
+            "beginning of range ({start}) below minimum ({}): {expr}",
+            b.min
+        )));
     }
     if end > b.max {
-        return Err(CronError(format!("end of range ({end}) above maximum ({}): {expr}", b.max)));
+        return Err(CronError(format!(
+            "end of range ({end}) above maximum ({}): {expr}",
+            b.max
+        )));
     }
     if start > end {
-        return Err(CronError(format!("beginning of range ({start}) beyond end of range ({end}): {expr}")));
+        return Err(CronError(format!(
+            "beginning of range ({start}) beyond end of range ({end}): {expr}"
+        )));
     }
     if step == 0 {
-        return Err(CronError(format!("step of range should be a positive number: {expr}")));
+        return Err(CronError(format!(
+            "step of range should be a positive number: {expr}"
+        )));
     }
     Ok((bits(start, end, step), star))
 }
@@ -188,10 +260,15 @@ fn must_parse_int(expr: &str) -> Result<u32, CronError> {
         )));
     }
     let n: i64 = expr.parse().map_err(|_| {
-        CronError(format!("failed to parse int from {expr}: strconv.Atoi: parsing {}: value out of range", super::field::go_quote(expr)))
+        CronError(format!(
+            "failed to parse int from {expr}: strconv.Atoi: parsing {}: value out of range",
+            super::field::go_quote(expr)
+        ))
     })?;
     if n < 0 {
-        return Err(CronError(format!("negative number ({n}) not allowed: {expr}")));
+        return Err(CronError(format!(
+            "negative number ({n}) not allowed: {expr}"
+        )));
     }
     // Values this large fail the range checks that follow.
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -217,14 +294,20 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
     }
     let mut total: f64 = 0.0;
     while !s.is_empty() {
-        let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let num_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let num = &s[..num_end];
         if num.is_empty() || num == "." {
             return Err(format!("time: invalid duration {quoted}"));
         }
-        let value: f64 = num.parse().map_err(|_| format!("time: invalid duration {quoted}"))?;
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("time: invalid duration {quoted}"))?;
         s = &s[num_end..];
-        let unit_end = s.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(s.len());
+        let unit_end = s
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(s.len());
         let unit = &s[..unit_end];
         if unit.is_empty() {
             return Err(format!("time: missing unit in duration {quoted}"));
@@ -236,7 +319,12 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            _ => return Err(format!("time: unknown unit {} in duration {quoted}", super::field::go_quote(unit))),
+            _ => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {quoted}",
+                    super::field::go_quote(unit)
+                ));
+            }
         };
         total += value * scale;
         s = &s[unit_end..];
@@ -253,10 +341,13 @@ pub fn check_time_zone(name: &str) -> Result<(), String> {
     if name == "UTC" || name.is_empty() {
         return Ok(());
     }
-    jiff::tz::TimeZone::get(name).map(|_| ()).map_err(|_| format!("unknown time zone {name}"))
+    jiff::tz::TimeZone::get(name)
+        .map(|_| ())
+        .map_err(|_| format!("unknown time zone {name}"))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure
 mod tests {
     use super::*;
 
@@ -266,7 +357,15 @@ mod tests {
 
     #[test]
     fn validation_cron_accepts_standard_specs() {
-        for spec in ["*/5 * * * *", "0 0 1 jan *", "15 2 * * MON-FRI", "@hourly", "@every 1h30m", "0 0 * * 0", "? * * * *"] {
+        for spec in [
+            "*/5 * * * *",
+            "0 0 1 jan *",
+            "15 2 * * MON-FRI",
+            "@hourly",
+            "@every 1h30m",
+            "0 0 * * 0",
+            "? * * * *",
+        ] {
             assert!(parse_schedule(spec).is_ok(), "{spec}");
         }
         let s = parse_schedule("30 2 * * *").unwrap();
@@ -277,14 +376,35 @@ mod tests {
 
     #[test]
     fn validation_cron_error_messages() {
-        assert_eq!(err("* * * *"), "expected exactly 5 fields, found 4: [* * * *]");
-        assert_eq!(err("60 * * * *"), "end of range (60) above maximum (59): 60");
-        assert_eq!(err("x * * * *"), "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax");
-        assert_eq!(err("* * 0 * *"), "beginning of range (0) below minimum (1): 0");
-        assert_eq!(err("5-1 * * * *"), "beginning of range (5) beyond end of range (1): 5-1");
-        assert_eq!(err("*/0 * * * *"), "step of range should be a positive number: */0");
+        assert_eq!(
+            err("* * * *"),
+            "expected exactly 5 fields, found 4: [* * * *]"
+        );
+        assert_eq!(
+            err("60 * * * *"),
+            "end of range (60) above maximum (59): 60"
+        );
+        assert_eq!(
+            err("x * * * *"),
+            "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            err("* * 0 * *"),
+            "beginning of range (0) below minimum (1): 0"
+        );
+        assert_eq!(
+            err("5-1 * * * *"),
+            "beginning of range (5) beyond end of range (1): 5-1"
+        );
+        assert_eq!(
+            err("*/0 * * * *"),
+            "step of range should be a positive number: */0"
+        );
         assert_eq!(err("@fortnightly"), "unrecognized descriptor: @fortnightly");
-        assert_eq!(err("@every x"), "failed to parse duration @every x: time: invalid duration \"x\"");
+        assert_eq!(
+            err("@every x"),
+            "failed to parse duration @every x: time: invalid duration \"x\""
+        );
         assert_eq!(err("* * * * 7"), "end of range (7) above maximum (6): 7");
         assert_eq!(err(""), "empty spec string");
     }
@@ -292,8 +412,14 @@ mod tests {
     #[test]
     fn validation_cron_time_zones() {
         assert!(check_time_zone("Europe/Paris").is_ok());
-        assert_eq!(check_time_zone("Mars/Olympus"), Err("unknown time zone Mars/Olympus".to_string()));
+        assert_eq!(
+            check_time_zone("Mars/Olympus"),
+            Err("unknown time zone Mars/Olympus".to_string())
+        );
         assert_eq!(parse_go_duration("1h30m"), Ok(5_400_000_000_000));
-        assert_eq!(parse_go_duration("5"), Err("time: missing unit in duration \"5\"".to_string()));
+        assert_eq!(
+            parse_go_duration("5"),
+            Err("time: missing unit in duration \"5\"".to_string())
+        );
     }
 }

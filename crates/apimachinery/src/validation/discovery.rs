@@ -2,14 +2,16 @@
 
 use serde_json::Value;
 
+use super::NameRule;
 use super::field::{FieldError, Path};
 use super::format::{
-    is_dns1123_label, is_dns1123_subdomain, is_fully_qualified_domain_name, is_qualified_name, is_valid_ipv4,
-    is_valid_ipv6, validate_non_special_ip,
+    is_dns1123_label, is_dns1123_subdomain, is_fully_qualified_domain_name, is_qualified_name,
+    is_valid_ipv4, is_valid_ipv6, validate_non_special_ip,
 };
 use super::json::{arr_at, get, s, str_at};
-use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update, validate_labels};
-use super::NameRule;
+use super::meta::{
+    validate_builtin_object_meta, validate_builtin_object_meta_update, validate_labels,
+};
 
 const ADDRESS_TYPES: &[&str] = &["FQDN", "IPv4", "IPv6"];
 const MAX_ENDPOINTS: usize = 1000;
@@ -40,7 +42,11 @@ fn validate_slice(obj: &Value) -> Vec<FieldError> {
                 let p = ap.index(j);
                 match address_type {
                     "IPv4" | "IPv6" => {
-                        let e = if address_type == "IPv4" { is_valid_ipv4(&p, a) } else { is_valid_ipv6(&p, a) };
+                        let e = if address_type == "IPv4" {
+                            is_valid_ipv4(&p, a)
+                        } else {
+                            is_valid_ipv6(&p, a)
+                        };
                         if e.is_empty() {
                             errs.extend(validate_non_special_ip(a, &p));
                         } else {
@@ -57,10 +63,14 @@ fn validate_slice(obj: &Value) -> Vec<FieldError> {
                 }
             }
             let tp = ip.child("deprecatedTopology");
-            if let Some(topology) = get(e, &["deprecatedTopology"]).and_then(Value::as_object) {
-                if topology.len() > MAX_TOPOLOGY_LABELS {
-                    errs.push(FieldError::too_many(&tp, topology.len(), MAX_TOPOLOGY_LABELS));
-                }
+            if let Some(topology) = get(e, &["deprecatedTopology"]).and_then(Value::as_object)
+                && topology.len() > MAX_TOPOLOGY_LABELS
+            {
+                errs.push(FieldError::too_many(
+                    &tp,
+                    topology.len(),
+                    MAX_TOPOLOGY_LABELS,
+                ));
             }
             errs.extend(validate_labels(get(e, &["deprecatedTopology"]), &tp));
             if let Some(h) = str_at(e, &["hostname"]) {
@@ -106,9 +116,9 @@ fn validate_slice(obj: &Value) -> Vec<FieldError> {
         }
         match str_at(port, &["protocol"]) {
             None => errs.push(FieldError::required(&ip.child("protocol"), "")),
-            Some(p) if !["SCTP", "TCP", "UDP"].contains(&p) => {
-                errs.push(FieldError::not_supported(&ip.child("protocol"), p, &["SCTP", "TCP", "UDP"]))
-            }
+            Some(p) if !["SCTP", "TCP", "UDP"].contains(&p) => errs.push(
+                FieldError::not_supported(&ip.child("protocol"), p, &["SCTP", "TCP", "UDP"]),
+            ),
             _ => {}
         }
         if let Some(ap) = str_at(port, &["appProtocol"]) {
@@ -126,7 +136,11 @@ pub(crate) fn validate_endpoint_slice_create(obj: &Value) -> Vec<FieldError> {
     if at.is_empty() {
         errs.push(FieldError::required(&Path::new("addressType"), ""));
     } else if !ADDRESS_TYPES.contains(&at) {
-        errs.push(FieldError::not_supported(&Path::new("addressType"), at, ADDRESS_TYPES));
+        errs.push(FieldError::not_supported(
+            &Path::new("addressType"),
+            at,
+            ADDRESS_TYPES,
+        ));
     }
     errs
 }
@@ -136,7 +150,11 @@ pub(crate) fn validate_endpoint_slice_update(new: &Value, old: &Value) -> Vec<Fi
     errs.extend(validate_slice(new));
     let at = s(new, &["addressType"]);
     if at != s(old, &["addressType"]) {
-        errs.push(FieldError::invalid(&Path::new("addressType"), at, "field is immutable"));
+        errs.push(FieldError::invalid(
+            &Path::new("addressType"),
+            at,
+            "field is immutable",
+        ));
     }
     errs
 }
@@ -150,7 +168,10 @@ mod tests {
     fn validation_endpoint_slice_address_type() {
         let es = json!({"metadata": {"name": "web-abc", "namespace": "default"}, "addressType": "IPv5",
             "endpoints": [{"addresses": []}], "ports": [{"name": "http", "protocol": "TCP", "port": 80}]});
-        let msgs: Vec<String> = validate_endpoint_slice_create(&es).iter().map(FieldError::message).collect();
+        let msgs: Vec<String> = validate_endpoint_slice_create(&es)
+            .iter()
+            .map(FieldError::message)
+            .collect();
         assert_eq!(
             msgs,
             vec![
@@ -160,7 +181,10 @@ mod tests {
         );
         let es = json!({"metadata": {"name": "web-abc", "namespace": "default"}, "addressType": "IPv4",
             "endpoints": [{"addresses": ["127.0.0.1", "10.0.0.300"]}]});
-        let msgs: Vec<String> = validate_endpoint_slice_create(&es).iter().map(FieldError::message).collect();
+        let msgs: Vec<String> = validate_endpoint_slice_create(&es)
+            .iter()
+            .map(FieldError::message)
+            .collect();
         assert_eq!(
             msgs,
             vec![

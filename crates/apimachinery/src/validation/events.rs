@@ -7,18 +7,22 @@
 
 use serde_json::Value;
 
+use super::NameRule;
 use super::field::{FieldError, Path};
 use super::format::{is_dns1123_subdomain, is_qualified_name};
 use super::json::{field, get, i64_at, s, semantic_eq};
 use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update};
-use super::NameRule;
 
 fn validate_event(obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let namespace = s(obj, &["metadata", "namespace"]);
     let regarding_ns = s(obj, &["regarding", "namespace"]);
     if regarding_ns.is_empty() && namespace != "default" && namespace != "kube-system" {
-        errs.push(FieldError::invalid(&Path::new("involvedObject").child("namespace"), regarding_ns, "does not match event.namespace"));
+        errs.push(FieldError::invalid(
+            &Path::new("involvedObject").child("namespace"),
+            regarding_ns,
+            "does not match event.namespace",
+        ));
     }
     let rc = s(obj, &["reportingController"]);
     let rcp = Path::new("reportingController");
@@ -28,17 +32,29 @@ fn validate_event(obj: &Value) -> Vec<FieldError> {
     for m in is_qualified_name(rc) {
         errs.push(FieldError::invalid(&rcp, rc, m));
     }
-    for (key, shown, max) in [("reportingInstance", "reportingInstance", 128), ("action", "action", 128), ("reason", "reason", 128)] {
+    for (key, shown, max) in [
+        ("reportingInstance", "reportingInstance", 128),
+        ("action", "action", 128),
+        ("reason", "reason", 128),
+    ] {
         let v = s(obj, &[key]);
         if v.is_empty() {
             errs.push(FieldError::required(&Path::new(shown), ""));
         }
         if v.len() > max {
-            errs.push(FieldError::invalid(&Path::new(shown), "", format!("can have at most {max} characters")));
+            errs.push(FieldError::invalid(
+                &Path::new(shown),
+                "",
+                format!("can have at most {max} characters"),
+            ));
         }
     }
     if s(obj, &["note"]).len() > 1024 {
-        errs.push(FieldError::invalid(&Path::new("message"), "", "can have at most 1024 characters"));
+        errs.push(FieldError::invalid(
+            &Path::new("message"),
+            "",
+            "can have at most 1024 characters",
+        ));
     }
     for m in is_dns1123_subdomain(namespace) {
         errs.push(FieldError::invalid(&Path::new("namespace"), namespace, m));
@@ -51,10 +67,17 @@ fn validate_series(obj: &Value) -> Vec<FieldError> {
     if let Some(series) = field(obj, &["series"]) {
         let count = i64_at(series, &["count"]).unwrap_or(0);
         if count < 2 {
-            errs.push(FieldError::invalid(&Path::new("series").child("count"), "", format!("should be at least 2, got {count}")));
+            errs.push(FieldError::invalid(
+                &Path::new("series").child("count"),
+                "",
+                format!("should be at least 2, got {count}"),
+            ));
         }
         if field(series, &["lastObservedTime"]).is_none() {
-            errs.push(FieldError::required(&Path::new("series").child("lastObservedTime"), ""));
+            errs.push(FieldError::required(
+                &Path::new("series").child("lastObservedTime"),
+                "",
+            ));
         }
     }
     errs
@@ -62,25 +85,50 @@ fn validate_series(obj: &Value) -> Vec<FieldError> {
 
 pub(crate) fn validate_event_create(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_event(obj);
-    errs.extend(validate_builtin_object_meta(obj, true, NameRule::Dns1123Subdomain));
+    errs.extend(validate_builtin_object_meta(
+        obj,
+        true,
+        NameRule::Dns1123Subdomain,
+    ));
     errs.extend(validate_series(obj));
     if field(obj, &["eventTime"]).is_none() {
         errs.push(FieldError::required(&Path::new("eventTime"), ""));
     }
     let ty = s(obj, &["type"]);
     if ty != "Normal" && ty != "Warning" {
-        errs.push(FieldError::invalid(&Path::new("type"), "", format!("has invalid value: {ty}")));
+        errs.push(FieldError::invalid(
+            &Path::new("type"),
+            "",
+            format!("has invalid value: {ty}"),
+        ));
     }
-    for (key, shown) in [("deprecatedFirstTimestamp", "firstTimestamp"), ("deprecatedLastTimestamp", "lastTimestamp")] {
+    for (key, shown) in [
+        ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"),
+    ] {
         if field(obj, &[key]).is_some() {
-            errs.push(FieldError::invalid(&Path::new(shown), "", "needs to be unset"));
+            errs.push(FieldError::invalid(
+                &Path::new(shown),
+                "",
+                "needs to be unset",
+            ));
         }
     }
     if i64_at(obj, &["deprecatedCount"]).unwrap_or(0) != 0 {
-        errs.push(FieldError::invalid(&Path::new("count"), "", "needs to be unset"));
+        errs.push(FieldError::invalid(
+            &Path::new("count"),
+            "",
+            "needs to be unset",
+        ));
     }
-    if !s(obj, &["deprecatedSource", "component"]).is_empty() || !s(obj, &["deprecatedSource", "host"]).is_empty() {
-        errs.push(FieldError::invalid(&Path::new("source"), "", "needs to be unset"));
+    if !s(obj, &["deprecatedSource", "component"]).is_empty()
+        || !s(obj, &["deprecatedSource", "host"]).is_empty()
+    {
+        errs.push(FieldError::invalid(
+            &Path::new("source"),
+            "",
+            "needs to be unset",
+        ));
     }
     errs
 }
@@ -89,7 +137,10 @@ pub(crate) fn validate_event_create(obj: &Value) -> Vec<FieldError> {
 pub(crate) fn validate_event_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validate_event(new);
     errs.extend(validate_builtin_object_meta_update(new, old));
-    if !semantic_eq(get(new, &["series"]).unwrap_or(&Value::Null), get(old, &["series"]).unwrap_or(&Value::Null)) {
+    if !semantic_eq(
+        get(new, &["series"]).unwrap_or(&Value::Null),
+        get(old, &["series"]).unwrap_or(&Value::Null),
+    ) {
         errs.extend(validate_series(new));
     }
     for (key, shown) in [
@@ -109,7 +160,11 @@ pub(crate) fn validate_event_update(new: &Value, old: &Value) -> Vec<FieldError>
     ] {
         let nv = get(new, &[key]).unwrap_or(&Value::Null);
         if !semantic_eq(nv, get(old, &[key]).unwrap_or(&Value::Null)) {
-            errs.push(FieldError::invalid(&Path::new(shown), nv.clone(), "field is immutable"));
+            errs.push(FieldError::invalid(
+                &Path::new(shown),
+                nv.clone(),
+                "field is immutable",
+            ));
         }
     }
     errs
@@ -123,7 +178,10 @@ mod tests {
     #[test]
     fn validation_events_v1_required_fields() {
         let ev = json!({"metadata": {"name": "pod.1", "namespace": "default"}, "type": "Info", "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}});
-        let msgs: Vec<String> = validate_event_create(&ev).iter().map(FieldError::message).collect();
+        let msgs: Vec<String> = validate_event_create(&ev)
+            .iter()
+            .map(FieldError::message)
+            .collect();
         assert_eq!(
             msgs,
             vec![

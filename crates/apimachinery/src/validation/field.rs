@@ -77,9 +77,9 @@ impl FieldError {
     /// is what goes into `Status.details.causes[].message`.
     pub fn body(&self) -> String {
         let mut s = match self.kind {
-            FieldErrorKind::Required
-            | FieldErrorKind::Forbidden
-            | FieldErrorKind::TooLong => self.kind.text().to_string(),
+            FieldErrorKind::Required | FieldErrorKind::Forbidden | FieldErrorKind::TooLong => {
+                self.kind.text().to_string()
+            }
             _ => match &self.value {
                 None => self.kind.text().to_string(),
                 Some(v) => format!("{}: {}", self.kind.text(), render_value(v)),
@@ -98,7 +98,12 @@ impl FieldError {
     }
 
     pub fn required(path: &Path, detail: impl Into<String>) -> Self {
-        Self::new(FieldErrorKind::Required, path, Some(Value::String(String::new())), detail)
+        Self::new(
+            FieldErrorKind::Required,
+            path,
+            Some(Value::String(String::new())),
+            detail,
+        )
     }
 
     pub fn invalid(path: &Path, value: impl Into<Value>, detail: impl Into<String>) -> Self {
@@ -106,14 +111,23 @@ impl FieldError {
     }
 
     /// `supported` is printed in the given order, each quoted.
-    pub fn not_supported<S: AsRef<str>>(path: &Path, value: impl Into<Value>, supported: &[S]) -> Self {
+    pub fn not_supported<S: AsRef<str>>(
+        path: &Path,
+        value: impl Into<Value>,
+        supported: &[S],
+    ) -> Self {
         let detail = if supported.is_empty() {
             String::new()
         } else {
             let quoted: Vec<String> = supported.iter().map(|s| go_quote(s.as_ref())).collect();
             format!("supported values: {}", quoted.join(", "))
         };
-        Self::new(FieldErrorKind::NotSupported, path, Some(value.into()), detail)
+        Self::new(
+            FieldErrorKind::NotSupported,
+            path,
+            Some(value.into()),
+            detail,
+        )
     }
 
     pub fn duplicate(path: &Path, value: impl Into<Value>) -> Self {
@@ -121,7 +135,12 @@ impl FieldError {
     }
 
     pub fn forbidden(path: &Path, detail: impl Into<String>) -> Self {
-        Self::new(FieldErrorKind::Forbidden, path, Some(Value::String(String::new())), detail)
+        Self::new(
+            FieldErrorKind::Forbidden,
+            path,
+            Some(Value::String(String::new())),
+            detail,
+        )
     }
 
     pub fn too_long(path: &Path, max_bytes: usize) -> Self {
@@ -146,8 +165,18 @@ impl FieldError {
         Self::new(FieldErrorKind::NotFound, path, Some(value.into()), "")
     }
 
-    fn new(kind: FieldErrorKind, path: &Path, value: Option<Value>, detail: impl Into<String>) -> Self {
-        FieldError { kind, field: path.to_string(), value, detail: detail.into() }
+    fn new(
+        kind: FieldErrorKind,
+        path: &Path,
+        value: Option<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            kind,
+            field: path.to_string(),
+            value,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -200,7 +229,11 @@ impl fmt::Display for Path {
 /// `Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: ...`;
 /// several errors are bracketed and comma-separated, duplicates dropped.
 pub fn invalid_message(group: &str, kind: &str, name: &str, errs: &[FieldError]) -> String {
-    let qualified = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+    let qualified = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    };
     let mut msgs: Vec<String> = Vec::new();
     for e in errs {
         let m = e.message();
@@ -211,7 +244,11 @@ pub fn invalid_message(group: &str, kind: &str, name: &str, errs: &[FieldError])
     match msgs.len() {
         0 => format!("{qualified} {} is invalid", go_quote(name)),
         1 => format!("{qualified} {} is invalid: {}", go_quote(name), msgs[0]),
-        _ => format!("{qualified} {} is invalid: [{}]", go_quote(name), msgs.join(", ")),
+        _ => format!(
+            "{qualified} {} is invalid: [{}]",
+            go_quote(name),
+            msgs.join(", ")
+        ),
     }
 }
 
@@ -235,7 +272,13 @@ pub(crate) fn go_string_map_text(v: Option<&Value>) -> String {
             keys.sort();
             let items: Vec<String> = keys
                 .iter()
-                .map(|k| format!("{}:{}", go_quote(k), go_quote(m[*k].as_str().unwrap_or_default())))
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        go_quote(k),
+                        go_quote(m[*k].as_str().unwrap_or_default())
+                    )
+                })
                 .collect();
             format!("map[string]string{{{}}}", items.join(", "))
         }
@@ -247,8 +290,10 @@ pub(crate) fn go_string_slice_text(v: Option<&Value>) -> String {
     match v.and_then(Value::as_array) {
         None => "[]string(nil)".to_string(),
         Some(a) => {
-            let items: Vec<String> =
-                a.iter().map(|s| go_quote(s.as_str().unwrap_or_default())).collect();
+            let items: Vec<String> = a
+                .iter()
+                .map(|s| go_quote(s.as_str().unwrap_or_default()))
+                .collect();
             format!("[]string{{{}}}", items.join(", "))
         }
     }
@@ -257,7 +302,10 @@ pub(crate) fn go_string_slice_text(v: Option<&Value>) -> String {
 /// Go's `%#v` of an `intstr.IntOrString`.
 pub(crate) fn go_int_or_string(v: &Value) -> Value {
     match v {
-        Value::String(s) => go_repr(format!("intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}", go_quote(s))),
+        Value::String(s) => go_repr(format!(
+            "intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}",
+            go_quote(s)
+        )),
         other => go_repr(format!(
             "intstr.IntOrString{{Type:0, IntVal:{}, StrVal:\"\"}}",
             other.as_i64().unwrap_or_default()
@@ -337,7 +385,9 @@ fn is_go_printable(c: char) -> bool {
     if c == ' ' {
         return true;
     }
-    !c.is_whitespace() && !c.is_control() && !matches!(u, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2064 | 0xfeff | 0xfff9..=0xfffb)
+    !c.is_whitespace()
+        && !c.is_control()
+        && !matches!(u, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2064 | 0xfeff | 0xfff9..=0xfffb)
 }
 
 #[cfg(test)]
@@ -347,20 +397,45 @@ mod tests {
 
     #[test]
     fn validation_field_messages_match_kubernetes() {
-        let p = Path::new("spec").child("template").child("spec").child("containers").index(0).child("image");
+        let p = Path::new("spec")
+            .child("template")
+            .child("spec")
+            .child("containers")
+            .index(0)
+            .child("image");
         assert_eq!(
             FieldError::required(&p, "").message(),
             "spec.template.spec.containers[0].image: Required value"
         );
-        let e = FieldError::invalid(&Path::new("spec").child("replicas"), -1, "must be greater than or equal to 0");
-        assert_eq!(e.message(), "spec.replicas: Invalid value: -1: must be greater than or equal to 0");
+        let e = FieldError::invalid(
+            &Path::new("spec").child("replicas"),
+            -1,
+            "must be greater than or equal to 0",
+        );
+        assert_eq!(
+            e.message(),
+            "spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+        );
         assert_eq!(e.reason(), "FieldValueInvalid");
-        let e = FieldError::not_supported(&Path::new("spec").child("type"), "Foo", &["ClusterIP", "NodePort"]);
-        assert_eq!(e.message(), "spec.type: Unsupported value: \"Foo\": supported values: \"ClusterIP\", \"NodePort\"");
+        let e = FieldError::not_supported(
+            &Path::new("spec").child("type"),
+            "Foo",
+            &["ClusterIP", "NodePort"],
+        );
+        assert_eq!(
+            e.message(),
+            "spec.type: Unsupported value: \"Foo\": supported values: \"ClusterIP\", \"NodePort\""
+        );
         let e = FieldError::too_long(&Path::new("metadata").child("annotations"), 262144);
-        assert_eq!(e.message(), "metadata.annotations: Too long: may not be more than 262144 bytes");
+        assert_eq!(
+            e.message(),
+            "metadata.annotations: Too long: may not be more than 262144 bytes"
+        );
         let e = FieldError::too_many(&Path::new("endpoints"), 1001, 1000);
-        assert_eq!(e.message(), "endpoints: Too many: 1001: must have at most 1000 items");
+        assert_eq!(
+            e.message(),
+            "endpoints: Too many: 1001: must have at most 1000 items"
+        );
         let e = FieldError::forbidden(&Path::new("spec"), "nope");
         assert_eq!(e.message(), "spec: Forbidden: nope");
         let e = FieldError::duplicate(&Path::new("a").key("x.y"), "n");
@@ -373,11 +448,17 @@ mod tests {
     fn validation_field_go_renderings() {
         let labels = json!({"tier": "web", "app": "nginx"});
         let e = FieldError::invalid(&Path::new("l"), go_string_map(Some(&labels)), "d");
-        assert_eq!(e.message(), "l: Invalid value: map[string]string{\"app\":\"nginx\", \"tier\":\"web\"}: d");
+        assert_eq!(
+            e.message(),
+            "l: Invalid value: map[string]string{\"app\":\"nginx\", \"tier\":\"web\"}: d"
+        );
         assert_eq!(go_string_map_text(None), "map[string]string(nil)");
         assert_eq!(go_quote("a\"b\n\u{1}é"), "\"a\\\"b\\n\\x01é\"");
         let e = FieldError::invalid(&Path::new("x"), go_int_or_string(&json!("abc")), "d");
-        assert_eq!(e.body(), "Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"abc\"}: d");
+        assert_eq!(
+            e.body(),
+            "Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"abc\"}: d"
+        );
         assert_eq!(render_value(&json!(1.5)), "1.5");
         assert_eq!(render_value(&json!(true)), "true");
     }
@@ -385,9 +466,18 @@ mod tests {
     #[test]
     fn validation_field_invalid_message_aggregates() {
         let a = FieldError::required(&Path::new("spec").child("selector"), "");
-        let b = FieldError::invalid(&Path::new("spec").child("replicas"), -1, "must be greater than or equal to 0");
+        let b = FieldError::invalid(
+            &Path::new("spec").child("replicas"),
+            -1,
+            "must be greater than or equal to 0",
+        );
         assert_eq!(
-            invalid_message("apps", "Deployment", "web", &[a.clone(), b.clone(), a.clone()]),
+            invalid_message(
+                "apps",
+                "Deployment",
+                "web",
+                &[a.clone(), b.clone(), a.clone()]
+            ),
             "Deployment.apps \"web\" is invalid: [spec.selector: Required value, spec.replicas: Invalid value: -1: must be greater than or equal to 0]"
         );
         assert_eq!(

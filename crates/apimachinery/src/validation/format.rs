@@ -10,7 +10,8 @@ use super::field::{FieldError, Path};
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 const DNS1123_SUBDOMAIN_UNDERSCORE_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
@@ -22,9 +23,11 @@ const QUALIFIED_NAME_MSG: &str = "must consist of alphanumeric characters, '-', 
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const CONFIG_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
-const CONFIG_KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+const CONFIG_KEY_MSG: &str =
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
 const PERCENT_FMT: &str = "[0-9]+%";
-const PERCENT_MSG: &str = "a valid percent string must be a numeric string followed by an ending '%'";
+const PERCENT_MSG: &str =
+    "a valid percent string must be a numeric string followed by an ending '%'";
 const HTTP_HEADER_FMT: &str = "[-A-Za-z0-9]+";
 const HTTP_HEADER_MSG: &str = "a valid HTTP header must consist of alphanumeric characters or '-'";
 const ENV_VAR_FMT: &str = "[-._a-zA-Z][-._a-zA-Z0-9]*";
@@ -84,7 +87,8 @@ fn matches_dns1123_label_underscore(s: &str) -> bool {
     !b.is_empty()
         && is_lower_alnum(b[0])
         && is_lower_alnum(b[b.len() - 1])
-        && b.iter().all(|&c| is_lower_alnum(c) || c == b'-' || c == b'_')
+        && b.iter()
+            .all(|&c| is_lower_alnum(c) || c == b'-' || c == b'_')
 }
 
 fn matches_qualified_name_part(s: &str) -> bool {
@@ -92,7 +96,8 @@ fn matches_qualified_name_part(s: &str) -> bool {
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 pub fn is_dns1123_label(value: &str) -> Vec<String> {
@@ -104,7 +109,11 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
         if matches_dns1123_subdomain(value) {
             errs.push("must not contain dots".to_string());
         } else {
-            errs.push(regex_error(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, &["my-name", "123-abc"]));
+            errs.push(regex_error(
+                DNS1123_LABEL_MSG,
+                DNS1123_LABEL_FMT,
+                &["my-name", "123-abc"],
+            ));
         }
     }
     errs
@@ -116,7 +125,11 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
     }
     if !matches_dns1123_subdomain(value) {
-        errs.push(regex_error(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, &["example.com"]));
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_MSG,
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
     }
     errs
 }
@@ -128,7 +141,11 @@ pub fn is_dns1123_subdomain_with_underscore(value: &str) -> Vec<String> {
     }
     if value.is_empty() || !value.split('.').all(matches_dns1123_label_underscore) {
         // Kubernetes prints the plain subdomain regex here too.
-        errs.push(regex_error(DNS1123_SUBDOMAIN_UNDERSCORE_MSG, DNS1123_SUBDOMAIN_FMT, &["example.com"]));
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_UNDERSCORE_MSG,
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
     }
     errs
 }
@@ -144,7 +161,11 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
         && is_lower_alnum(b[b.len() - 1])
         && b.iter().all(|&c| is_lower_alnum(c) || c == b'-');
     if !ok {
-        errs.push(regex_error(DNS1035_LABEL_MSG, DNS1035_LABEL_FMT, &["my-name", "abc-123"]));
+        errs.push(regex_error(
+            DNS1035_LABEL_MSG,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
     }
     errs
 }
@@ -154,7 +175,9 @@ pub fn is_wildcard_dns1123_subdomain(value: &str) -> Vec<String> {
     if value.len() > DNS1123_SUBDOMAIN_MAX {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
     }
-    let ok = value.strip_prefix("*.").is_some_and(matches_dns1123_subdomain);
+    let ok = value
+        .strip_prefix("*.")
+        .is_some_and(matches_dns1123_subdomain);
     if !ok {
         errs.push(regex_error(WILDCARD_MSG, WILDCARD_FMT, &["*.example.com"]));
     }
@@ -194,7 +217,11 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     if !matches_qualified_name_part(name) {
         errs.push(format!(
             "name part {}",
-            regex_error(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"])
+            regex_error(
+                QUALIFIED_NAME_MSG,
+                QUALIFIED_NAME_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
         ));
     }
     errs
@@ -206,7 +233,11 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
         errs.push(max_len_error(LABEL_VALUE_MAX));
     }
     if !value.is_empty() && !matches_qualified_name_part(value) {
-        errs.push(regex_error(LABEL_VALUE_MSG, LABEL_VALUE_FMT, &["MyValue", "my_value", "12345"]));
+        errs.push(regex_error(
+            LABEL_VALUE_MSG,
+            LABEL_VALUE_FMT,
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     errs
 }
@@ -227,9 +258,15 @@ pub fn is_config_map_key(value: &str) -> Vec<String> {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
     }
     let ok = !value.is_empty()
-        && value.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
+        && value
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
     if !ok {
-        errs.push(regex_error(CONFIG_KEY_MSG, CONFIG_KEY_FMT, &["key.name", "KEY_NAME", "key-name"]));
+        errs.push(regex_error(
+            CONFIG_KEY_MSG,
+            CONFIG_KEY_FMT,
+            &["key.name", "KEY_NAME", "key-name"],
+        ));
     }
     errs.extend(has_chdir_prefix(value));
     errs
@@ -240,9 +277,14 @@ pub fn is_env_var_name(value: &str) -> Vec<String> {
     let b = value.as_bytes();
     let ok = !b.is_empty()
         && (b[0].is_ascii_alphabetic() || matches!(b[0], b'-' | b'.' | b'_'))
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
     if !ok {
-        errs.push(regex_error(ENV_VAR_MSG, ENV_VAR_FMT, &["my.env-name", "MY_ENV.NAME", "MyEnvName1"]));
+        errs.push(regex_error(
+            ENV_VAR_MSG,
+            ENV_VAR_FMT,
+            &["my.env-name", "MY_ENV.NAME", "MyEnvName1"],
+        ));
     }
     errs.extend(has_chdir_prefix(value));
     errs
@@ -288,7 +330,9 @@ pub fn is_valid_port_name(port: &str) -> Vec<String> {
         errs.push(max_len_error(15));
     }
     if port.is_empty() || !port.bytes().all(|c| is_lower_alnum(c) || c == b'-') {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+        errs.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
+        );
     }
     if !port.bytes().any(|c| c.is_ascii_lowercase()) {
         errs.push("must contain at least one letter (a-z)".to_string());
@@ -303,9 +347,8 @@ pub fn is_valid_port_name(port: &str) -> Vec<String> {
 }
 
 pub fn is_valid_percent(s: &str) -> Vec<String> {
-    let ok = s.len() > 1
-        && s.ends_with('%')
-        && s[..s.len() - 1].bytes().all(|c| c.is_ascii_digit());
+    let ok =
+        s.len() > 1 && s.ends_with('%') && s[..s.len() - 1].bytes().all(|c| c.is_ascii_digit());
     if ok {
         Vec::new()
     } else {
@@ -317,7 +360,11 @@ pub fn is_http_header_name(s: &str) -> Vec<String> {
     if !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
         Vec::new()
     } else {
-        vec![regex_error(HTTP_HEADER_MSG, HTTP_HEADER_FMT, &["X-Header-Name"])]
+        vec![regex_error(
+            HTTP_HEADER_MSG,
+            HTTP_HEADER_FMT,
+            &["X-Header-Name"],
+        )]
     }
 }
 
@@ -348,21 +395,33 @@ pub fn is_valid_ip(path: &Path, value: &str) -> Vec<FieldError> {
     if parse_ip(value).is_some() {
         Vec::new()
     } else {
-        vec![FieldError::invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]
+        vec![FieldError::invalid(
+            path,
+            value,
+            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        )]
     }
 }
 
 pub fn is_valid_ipv4(path: &Path, value: &str) -> Vec<FieldError> {
     match parse_ip(value) {
         Some(IpAddr::V4(_)) => Vec::new(),
-        _ => vec![FieldError::invalid(path, value, "must be a valid IPv4 address")],
+        _ => vec![FieldError::invalid(
+            path,
+            value,
+            "must be a valid IPv4 address",
+        )],
     }
 }
 
 pub fn is_valid_ipv6(path: &Path, value: &str) -> Vec<FieldError> {
     match parse_ip(value) {
         Some(IpAddr::V6(_)) => Vec::new(),
-        _ => vec![FieldError::invalid(path, value, "must be a valid IPv6 address")],
+        _ => vec![FieldError::invalid(
+            path,
+            value,
+            "must be a valid IPv6 address",
+        )],
     }
 }
 
@@ -379,7 +438,11 @@ pub fn is_valid_cidr(path: &Path, value: &str) -> Vec<FieldError> {
     if parse_cidr(value).is_some() {
         Vec::new()
     } else {
-        vec![FieldError::invalid(path, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")]
+        vec![FieldError::invalid(
+            path,
+            value,
+            "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+        )]
     }
 }
 
@@ -387,14 +450,26 @@ pub fn is_valid_cidr(path: &Path, value: &str) -> Vec<FieldError> {
 /// EndpointSlices, external IPs).
 pub fn validate_non_special_ip(value: &str, path: &Path) -> Vec<FieldError> {
     let Some(ip) = parse_ip(value) else {
-        return vec![FieldError::invalid(path, value, "must be a valid IP address")];
+        return vec![FieldError::invalid(
+            path,
+            value,
+            "must be a valid IP address",
+        )];
     };
     let mut errs = Vec::new();
     if ip.is_unspecified() {
-        errs.push(FieldError::invalid(path, value, format!("may not be unspecified ({value})")));
+        errs.push(FieldError::invalid(
+            path,
+            value,
+            format!("may not be unspecified ({value})"),
+        ));
     }
     if ip.is_loopback() {
-        errs.push(FieldError::invalid(path, value, "may not be in the loopback range (127.0.0.0/8, ::1/128)"));
+        errs.push(FieldError::invalid(
+            path,
+            value,
+            "may not be in the loopback range (127.0.0.0/8, ::1/128)",
+        ));
     }
     let (link_local_unicast, link_local_multicast) = match ip {
         IpAddr::V4(v4) => (v4.is_link_local(), v4.octets()[..3] == [224, 0, 0]),
@@ -404,7 +479,11 @@ pub fn validate_non_special_ip(value: &str, path: &Path) -> Vec<FieldError> {
         }
     };
     if link_local_unicast {
-        errs.push(FieldError::invalid(path, value, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"));
+        errs.push(FieldError::invalid(
+            path,
+            value,
+            "may not be in the link-local range (169.254.0.0/16, fe80::/10)",
+        ));
     }
     if link_local_multicast {
         errs.push(FieldError::invalid(
@@ -426,7 +505,11 @@ pub fn is_fully_qualified_domain_name(path: &Path, name: &str) -> Vec<FieldError
         return vec![FieldError::invalid(path, name, errs.join(","))];
     }
     if name.split('.').count() < 2 {
-        return vec![FieldError::invalid(path, name, "should be a domain with at least two segments separated by dots")];
+        return vec![FieldError::invalid(
+            path,
+            name,
+            "should be a domain with at least two segments separated by dots",
+        )];
     }
     for label in name.split('.') {
         let errs = is_dns1123_label(label);
@@ -442,16 +525,29 @@ pub fn is_domain_prefixed_path(path: &Path, dp: &str) -> Vec<FieldError> {
     if dp.is_empty() {
         return vec![FieldError::required(path, "")];
     }
-    let Some((host, rest)) = dp.split_once('/').filter(|(h, r)| !h.is_empty() && !r.is_empty()) else {
-        return vec![FieldError::invalid(path, dp, "must be a domain-prefixed path (such as \"acme.io/foo\")")];
+    let Some((host, rest)) = dp
+        .split_once('/')
+        .filter(|(h, r)| !h.is_empty() && !r.is_empty())
+    else {
+        return vec![FieldError::invalid(
+            path,
+            dp,
+            "must be a domain-prefixed path (such as \"acme.io/foo\")",
+        )];
     };
-    let mut errs: Vec<FieldError> =
-        is_dns1123_subdomain(host).into_iter().map(|m| FieldError::invalid(path, host, m)).collect();
+    let mut errs: Vec<FieldError> = is_dns1123_subdomain(host)
+        .into_iter()
+        .map(|m| FieldError::invalid(path, host, m))
+        .collect();
     let path_ok = rest
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:".contains(&c));
     if !path_ok {
-        errs.push(FieldError::invalid(path, rest, regex_error("Invalid path", HTTP_PATH_FMT, &[])));
+        errs.push(FieldError::invalid(
+            path,
+            rest,
+            regex_error("Invalid path", HTTP_PATH_FMT, &[]),
+        ));
     }
     errs
 }
@@ -466,16 +562,23 @@ mod tests {
         assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots"]);
         assert_eq!(
             is_dns1123_label("Foo"),
-            vec!["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"]
+            vec![
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            ]
         );
         assert_eq!(
             is_dns1123_subdomain("Foo"),
-            vec!["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]
+            vec![
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            ]
         );
         assert!(is_dns1123_subdomain("a.b-c.d").is_empty());
         assert!(!is_dns1123_subdomain("a..b").is_empty());
         assert_eq!(is_dns1035_label("1abc").len(), 1);
-        assert_eq!(is_dns1123_label(&"a".repeat(64)), vec!["must be no more than 63 characters"]);
+        assert_eq!(
+            is_dns1123_label(&"a".repeat(64)),
+            vec!["must be no more than 63 characters"]
+        );
         assert!(is_wildcard_dns1123_subdomain("*.example.com").is_empty());
         assert!(!is_wildcard_dns1123_subdomain("*example.com").is_empty());
     }
@@ -484,35 +587,56 @@ mod tests {
     fn validation_format_qualified_names_and_label_values() {
         assert!(is_qualified_name("example.com/MyName").is_empty());
         assert!(is_qualified_name("app").is_empty());
-        assert_eq!(is_qualified_name("/a"), vec!["prefix part must be non-empty"]);
+        assert_eq!(
+            is_qualified_name("/a"),
+            vec!["prefix part must be non-empty"]
+        );
         assert_eq!(
             is_qualified_name("a/b/c"),
-            vec!["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+            vec![
+                "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            ]
         );
         assert_eq!(
             is_valid_label_value("-bad"),
-            vec!["a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"]
+            vec![
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+            ]
         );
         assert!(is_valid_label_value("").is_empty());
         assert_eq!(
             is_config_map_key("a b"),
-            vec!["a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"]
+            vec![
+                "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+            ]
         );
         assert_eq!(is_config_map_key(".."), vec!["must not be '..'"]);
     }
 
     #[test]
     fn validation_format_ports_and_ips() {
-        assert_eq!(is_valid_port_num(70000), vec!["must be between 1 and 65535, inclusive"]);
+        assert_eq!(
+            is_valid_port_num(70000),
+            vec!["must be between 1 and 65535, inclusive"]
+        );
         assert!(is_valid_port_name("http").is_empty());
-        assert_eq!(is_valid_port_name("123"), vec!["must contain at least one letter (a-z)"]);
+        assert_eq!(
+            is_valid_port_name("123"),
+            vec!["must contain at least one letter (a-z)"]
+        );
         assert!(is_valid_percent("25%").is_empty());
         assert_eq!(is_valid_percent("25").len(), 1);
         assert_eq!(is_relaxed_env_var_name("A=B"), vec![RELAXED_ENV_VAR_MSG]);
         assert!(is_relaxed_env_var_name("1ABC").is_empty());
         assert!(is_valid_ip(&Path::new("ip"), "10.0.0.1").is_empty());
-        assert_eq!(is_valid_ip(&Path::new("ip"), "x")[0].message(), "ip: Invalid value: \"x\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
-        assert_eq!(validate_non_special_ip("127.0.0.1", &Path::new("ip")).len(), 1);
+        assert_eq!(
+            is_valid_ip(&Path::new("ip"), "x")[0].message(),
+            "ip: Invalid value: \"x\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+        );
+        assert_eq!(
+            validate_non_special_ip("127.0.0.1", &Path::new("ip")).len(),
+            1
+        );
         assert!(parse_cidr("10.0.0.0/8").is_some());
         assert!(parse_cidr("10.0.0.0/33").is_none());
         assert_eq!(is_path_segment_name("a/b"), vec!["may not contain '/'"]);

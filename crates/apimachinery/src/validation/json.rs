@@ -32,7 +32,11 @@ pub(crate) fn i64_at(v: &Value, path: &[&str]) -> Option<i64> {
 
 /// Integers may arrive as floats with no fraction (`3.0`).
 pub(crate) fn as_i64(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64))
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+            .map(|f| f as i64)
+    })
 }
 
 pub(crate) fn bool_at(v: &Value, path: &[&str]) -> Option<bool> {
@@ -44,14 +48,21 @@ pub(crate) fn obj_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Map<String, 
 }
 
 pub(crate) fn arr_at<'a>(v: &'a Value, path: &[&str]) -> &'a [Value] {
-    get(v, path).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    get(v, path)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// The string members of an object (e.g. labels), skipping non-strings.
 pub(crate) fn string_map(v: Option<&Value>) -> Vec<(&str, &str)> {
     let mut out: Vec<(&str, &str)> = v
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s)))
+                .collect()
+        })
         .unwrap_or_default();
     // Kubernetes walks Go maps in random order; a fixed order keeps messages stable.
     out.sort();
@@ -76,7 +87,8 @@ pub(crate) fn is_zero(v: &Value) -> bool {
 pub(crate) fn semantic_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            x.iter().all(|(k, va)| semantic_eq(va, y.get(k).unwrap_or(&Value::Null)))
+            x.iter()
+                .all(|(k, va)| semantic_eq(va, y.get(k).unwrap_or(&Value::Null)))
                 && y.iter().all(|(k, vb)| x.contains_key(k) || is_zero(vb))
         }
         (Value::Array(x), Value::Array(y)) => {
@@ -95,7 +107,9 @@ pub(crate) fn obj_mut<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
     let Value::Object(m) = v else {
         return v;
     };
-    let entry = m.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    let entry = m
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
     if !entry.is_object() {
         *entry = Value::Object(Map::new());
     }
@@ -146,7 +160,9 @@ pub(crate) fn items_mut<'a>(v: &'a mut Value, key: &str) -> impl Iterator<Item =
 
 /// The object member `key`, if present and an object.
 pub(crate) fn member_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
-    v.as_object_mut().and_then(|m| m.get_mut(key)).filter(|x| x.is_object())
+    v.as_object_mut()
+        .and_then(|m| m.get_mut(key))
+        .filter(|x| x.is_object())
 }
 
 #[cfg(test)]

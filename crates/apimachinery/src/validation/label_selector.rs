@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::field::{go_quote, go_repr, go_string_map_text, go_string_slice_text, FieldError, Path};
+use super::field::{FieldError, Path, go_quote, go_repr, go_string_map_text, go_string_slice_text};
 use super::format::{is_qualified_name, is_valid_label_value};
 use super::json::{arr_at, get, s, string_map};
 use super::meta::{validate_label_name, validate_labels};
@@ -38,7 +38,11 @@ pub(crate) fn validate_label_selector(sel: Option<&Value>, path: &Path) -> Vec<F
                     ));
                 }
             }
-            _ => errs.push(FieldError::invalid(&p.child("operator"), op, "not a valid selector operator")),
+            _ => errs.push(FieldError::invalid(
+                &p.child("operator"),
+                op,
+                "not a valid selector operator",
+            )),
         }
         errs.extend(validate_label_name(s(expr, &["key"]), &p.child("key")));
         for (j, v) in values.iter().enumerate() {
@@ -53,7 +57,9 @@ pub(crate) fn validate_label_selector(sel: Option<&Value>, path: &Path) -> Vec<F
 
 /// Whether the selector object has neither matchLabels nor matchExpressions.
 pub(crate) fn is_empty_selector(sel: &Value) -> bool {
-    get(sel, &["matchLabels"]).and_then(Value::as_object).is_none_or(|m| m.is_empty())
+    get(sel, &["matchLabels"])
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.is_empty())
         && arr_at(sel, &["matchExpressions"]).is_empty()
 }
 
@@ -101,22 +107,35 @@ pub(crate) fn as_selector(sel: Option<&Value>) -> Result<Selector, ()> {
         if !is_qualified_name(k).is_empty() || !is_valid_label_value(v).is_empty() {
             return Err(());
         }
-        reqs.push(Requirement { key: k.to_string(), op: "In".into(), values: vec![v.to_string()] });
+        reqs.push(Requirement {
+            key: k.to_string(),
+            op: "In".into(),
+            values: vec![v.to_string()],
+        });
     }
     for expr in arr_at(sel, &["matchExpressions"]) {
         let key = s(expr, &["key"]);
         let op = s(expr, &["operator"]);
-        let values: Vec<String> =
-            arr_at(expr, &["values"]).iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
+        let values: Vec<String> = arr_at(expr, &["values"])
+            .iter()
+            .map(|v| v.as_str().unwrap_or("").to_string())
+            .collect();
         let ok = match op {
             "In" | "NotIn" => !values.is_empty(),
             "Exists" | "DoesNotExist" => values.is_empty(),
             _ => false,
         };
-        if !ok || !is_qualified_name(key).is_empty() || values.iter().any(|v| !is_valid_label_value(v).is_empty()) {
+        if !ok
+            || !is_qualified_name(key).is_empty()
+            || values.iter().any(|v| !is_valid_label_value(v).is_empty())
+        {
             return Err(());
         }
-        reqs.push(Requirement { key: key.to_string(), op: op.to_string(), values });
+        reqs.push(Requirement {
+            key: key.to_string(),
+            op: op.to_string(),
+            values,
+        });
     }
     Ok(Selector { reqs: Some(reqs) })
 }
@@ -142,10 +161,13 @@ pub(crate) fn go_label_selector(sel: Option<&Value>) -> Value {
             format!("[]v1.LabelSelectorRequirement{{{}}}", items.join(", "))
         }
     };
-    go_repr(format!("v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{exprs}}}"))
+    go_repr(format!(
+        "v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{exprs}}}"
+    ))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure
 mod tests {
     use super::*;
     use serde_json::json;
@@ -157,7 +179,10 @@ mod tests {
             {"key": "b", "operator": "Exists", "values": ["x"]},
             {"key": "c", "operator": "Foo"}]});
         let msgs: Vec<String> =
-            validate_label_selector(Some(&sel), &Path::new("spec").child("selector")).iter().map(FieldError::message).collect();
+            validate_label_selector(Some(&sel), &Path::new("spec").child("selector"))
+                .iter()
+                .map(FieldError::message)
+                .collect();
         assert_eq!(
             msgs,
             vec![
@@ -185,7 +210,12 @@ mod tests {
     fn validation_label_selector_go_repr() {
         let v = go_label_selector(Some(&json!({"matchLabels": {"app": "x"}})));
         assert_eq!(
-            FieldError::invalid(&Path::new("spec").child("selector"), v, "field is immutable").message(),
+            FieldError::invalid(
+                &Path::new("spec").child("selector"),
+                v,
+                "field is immutable"
+            )
+            .message(),
             "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"x\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
         );
     }

@@ -4,13 +4,13 @@
 
 use serde_json::Value;
 
-use super::field::{go_quote, go_repr, FieldError, Path};
+use super::NameRule;
+use super::field::{FieldError, Path, go_quote, go_repr};
 use super::format::{
-    is_dns1123_label, is_dns1123_subdomain, is_dns1035_label, is_path_segment_name, is_path_segment_prefix,
-    is_qualified_name, is_valid_label_value,
+    is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_path_segment_name,
+    is_path_segment_prefix, is_qualified_name, is_valid_label_value,
 };
 use super::json::{arr_at, as_i64, field, get, s, semantic_eq, string_map};
-use super::NameRule;
 
 /// The total size of all annotation keys and values (256 KiB).
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
@@ -45,7 +45,12 @@ pub fn validate_name_with_prefix(name: &str, rule: NameRule, prefix: bool) -> Ve
 /// Kubernetes replaces the last two characters by `a` (sic) when the prefix ends in `-`.
 fn mask_trailing_dash(name: &str) -> String {
     if name.len() > 1 && name.ends_with('-') {
-        let cut = name.char_indices().rev().nth(1).map(|(i, _)| i).unwrap_or(0);
+        let cut = name
+            .char_indices()
+            .rev()
+            .nth(1)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
         format!("{}a", &name[..cut])
     } else {
         name.to_string()
@@ -62,12 +67,19 @@ pub fn validate_object_meta(obj: &Value, namespaced: bool, rule: NameRule) -> Ve
     let generate_name = s(meta, &["generateName"]);
     if !generate_name.is_empty() {
         for msg in validate_name_with_prefix(generate_name, rule, true) {
-            errs.push(FieldError::invalid(&path.child("generateName"), generate_name, msg));
+            errs.push(FieldError::invalid(
+                &path.child("generateName"),
+                generate_name,
+                msg,
+            ));
         }
     }
     let name = s(meta, &["name"]);
     if name.is_empty() {
-        errs.push(FieldError::required(&path.child("name"), "name or generateName is required"));
+        errs.push(FieldError::required(
+            &path.child("name"),
+            "name or generateName is required",
+        ));
     } else {
         for msg in validate_name_with_prefix(name, rule, false) {
             errs.push(FieldError::invalid(&path.child("name"), name, msg));
@@ -79,7 +91,11 @@ pub fn validate_object_meta(obj: &Value, namespaced: bool, rule: NameRule) -> Ve
 
 /// [`validate_object_meta`] plus the rule built-in kinds add: finalizers
 /// without a domain prefix must be standard ones.
-pub(crate) fn validate_builtin_object_meta(obj: &Value, namespaced: bool, rule: NameRule) -> Vec<FieldError> {
+pub(crate) fn validate_builtin_object_meta(
+    obj: &Value,
+    namespaced: bool,
+    rule: NameRule,
+) -> Vec<FieldError> {
     let mut errs = validate_object_meta(obj, namespaced, rule);
     let meta = get(obj, &["metadata"]).unwrap_or(&Value::Null);
     errs.extend(validate_kube_finalizer_names(meta, &Path::new("metadata")));
@@ -94,22 +110,48 @@ fn validate_meta_common(meta: &Value, namespaced: bool, path: &Path) -> Vec<Fiel
             errs.push(FieldError::required(&path.child("namespace"), ""));
         } else {
             for msg in is_dns1123_label(namespace) {
-                errs.push(FieldError::invalid(&path.child("namespace"), namespace, msg));
+                errs.push(FieldError::invalid(
+                    &path.child("namespace"),
+                    namespace,
+                    msg,
+                ));
             }
         }
     } else if !namespace.is_empty() {
-        errs.push(FieldError::forbidden(&path.child("namespace"), "not allowed on this type"));
+        errs.push(FieldError::forbidden(
+            &path.child("namespace"),
+            "not allowed on this type",
+        ));
     }
-    if let Some(g) = get(meta, &["generation"]).and_then(as_i64) {
-        if g < 0 {
-            errs.push(FieldError::invalid(&path.child("generation"), g, "must be greater than or equal to 0"));
-        }
+    if let Some(g) = get(meta, &["generation"]).and_then(as_i64)
+        && g < 0
+    {
+        errs.push(FieldError::invalid(
+            &path.child("generation"),
+            g,
+            "must be greater than or equal to 0",
+        ));
     }
-    errs.extend(validate_labels(get(meta, &["labels"]), &path.child("labels")));
-    errs.extend(validate_annotations(get(meta, &["annotations"]), &path.child("annotations")));
-    errs.extend(validate_owner_references(arr_at(meta, &["ownerReferences"]), &path.child("ownerReferences")));
-    errs.extend(validate_finalizers(arr_at(meta, &["finalizers"]), &path.child("finalizers")));
-    errs.extend(validate_managed_fields(arr_at(meta, &["managedFields"]), &path.child("managedFields")));
+    errs.extend(validate_labels(
+        get(meta, &["labels"]),
+        &path.child("labels"),
+    ));
+    errs.extend(validate_annotations(
+        get(meta, &["annotations"]),
+        &path.child("annotations"),
+    ));
+    errs.extend(validate_owner_references(
+        arr_at(meta, &["ownerReferences"]),
+        &path.child("ownerReferences"),
+    ));
+    errs.extend(validate_finalizers(
+        arr_at(meta, &["finalizers"]),
+        &path.child("finalizers"),
+    ));
+    errs.extend(validate_managed_fields(
+        arr_at(meta, &["managedFields"]),
+        &path.child("managedFields"),
+    ));
     errs
 }
 
@@ -130,17 +172,28 @@ pub fn validate_labels(labels: Option<&Value>, path: &Path) -> Vec<FieldError> {
 fn non_string_members(map: Option<&Value>, path: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
     if let Some(m) = map.and_then(Value::as_object) {
-        let mut keys: Vec<&String> = m.iter().filter(|(_, v)| !v.is_string()).map(|(k, _)| k).collect();
+        let mut keys: Vec<&String> = m
+            .iter()
+            .filter(|(_, v)| !v.is_string())
+            .map(|(k, _)| k)
+            .collect();
         keys.sort();
         for k in keys {
-            errs.push(FieldError::invalid(&path.key(k), m[k].clone(), "must be a string"));
+            errs.push(FieldError::invalid(
+                &path.key(k),
+                m[k].clone(),
+                "must be a string",
+            ));
         }
     }
     errs
 }
 
 pub fn validate_label_name(name: &str, path: &Path) -> Vec<FieldError> {
-    is_qualified_name(name).into_iter().map(|m| FieldError::invalid(path, name, m)).collect()
+    is_qualified_name(name)
+        .into_iter()
+        .map(|m| FieldError::invalid(path, name, m))
+        .collect()
 }
 
 /// Annotation keys are qualified names (case-insensitive); the whole map is at most 256 KiB.
@@ -171,19 +224,39 @@ fn validate_owner_references(refs: &[Value], path: &Path) -> Vec<FieldError> {
         let version = api_version.rsplit('/').next().unwrap_or("");
         let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
         if version.is_empty() {
-            errs.push(FieldError::invalid(&path.child("apiVersion"), api_version, "version must not be empty"));
+            errs.push(FieldError::invalid(
+                &path.child("apiVersion"),
+                api_version,
+                "version must not be empty",
+            ));
         }
         if kind.is_empty() {
-            errs.push(FieldError::invalid(&path.child("kind"), kind, "must not be empty"));
+            errs.push(FieldError::invalid(
+                &path.child("kind"),
+                kind,
+                "must not be empty",
+            ));
         }
         if name.is_empty() {
-            errs.push(FieldError::invalid(&path.child("name"), name, "must not be empty"));
+            errs.push(FieldError::invalid(
+                &path.child("name"),
+                name,
+                "must not be empty",
+            ));
         }
         if uid.is_empty() {
-            errs.push(FieldError::invalid(&path.child("uid"), uid, "must not be empty"));
+            errs.push(FieldError::invalid(
+                &path.child("uid"),
+                uid,
+                "must not be empty",
+            ));
         }
         if group.is_empty() && version == "v1" && kind == "Event" {
-            errs.push(FieldError::invalid(path, r.clone(), "/v1, Kind=Event is disallowed from being an owner"));
+            errs.push(FieldError::invalid(
+                path,
+                r.clone(),
+                "/v1, Kind=Event is disallowed from being an owner",
+            ));
         }
         if r.get("controller").and_then(Value::as_bool) == Some(true) {
             let current = format!("{kind}/{name}");
@@ -204,14 +277,21 @@ fn validate_owner_references(refs: &[Value], path: &Path) -> Vec<FieldError> {
 
 fn validate_finalizers(finalizers: &[Value], path: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    let names: Vec<&str> = finalizers.iter().map(|f| f.as_str().unwrap_or("")).collect();
+    let names: Vec<&str> = finalizers
+        .iter()
+        .map(|f| f.as_str().unwrap_or(""))
+        .collect();
     for f in &names {
         for msg in is_qualified_name(f) {
             errs.push(FieldError::invalid(path, *f, msg));
         }
     }
     if names.contains(&"orphan") && names.contains(&"foregroundDeletion") {
-        let list = names.iter().map(|n| go_quote(n)).collect::<Vec<_>>().join(", ");
+        let list = names
+            .iter()
+            .map(|n| go_quote(n))
+            .collect::<Vec<_>>()
+            .join(", ");
         errs.push(FieldError::invalid(
             path,
             go_repr(format!("[]string{{{list}}}")),
@@ -240,10 +320,16 @@ fn validate_kube_finalizer_names(meta: &Value, path: &Path) -> Vec<FieldError> {
 /// The `kubernetes` finalizer of namespaces and other standard names pass;
 /// used by Namespace `spec.finalizers`.
 pub(crate) fn validate_finalizer_name(name: &str, path: &Path) -> Vec<FieldError> {
-    let mut errs: Vec<FieldError> =
-        is_qualified_name(name).into_iter().map(|m| FieldError::invalid(path, name, m)).collect();
+    let mut errs: Vec<FieldError> = is_qualified_name(name)
+        .into_iter()
+        .map(|m| FieldError::invalid(path, name, m))
+        .collect();
     if !name.contains('/') && !STANDARD_FINALIZERS.contains(&name) {
-        errs.push(FieldError::invalid(path, name, "name is neither a standard finalizer name nor is it fully qualified"));
+        errs.push(FieldError::invalid(
+            path,
+            name,
+            "name is neither a standard finalizer name nor is it fully qualified",
+        ));
     }
     errs
 }
@@ -254,11 +340,19 @@ fn validate_managed_fields(entries: &[Value], path: &Path) -> Vec<FieldError> {
         let p = path.index(i);
         let op = s(e, &["operation"]);
         if op != "Apply" && op != "Update" {
-            errs.push(FieldError::invalid(&p.child("operation"), op, "must be `Apply` or `Update`"));
+            errs.push(FieldError::invalid(
+                &p.child("operation"),
+                op,
+                "must be `Apply` or `Update`",
+            ));
         }
         let ft = s(e, &["fieldsType"]);
         if !ft.is_empty() && ft != "FieldsV1" {
-            errs.push(FieldError::invalid(&p.child("fieldsType"), ft, "must be `FieldsV1`"));
+            errs.push(FieldError::invalid(
+                &p.child("fieldsType"),
+                ft,
+                "must be `FieldsV1`",
+            ));
         }
         let manager = s(e, &["manager"]);
         if manager.len() > 128 {
@@ -290,7 +384,10 @@ pub fn validate_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> 
     let mut errs = Vec::new();
 
     if field(om, &["deletionTimestamp"]).is_some() {
-        let old_f: Vec<&str> = arr_at(om, &["finalizers"]).iter().filter_map(Value::as_str).collect();
+        let old_f: Vec<&str> = arr_at(om, &["finalizers"])
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         let mut extra: Vec<&str> = arr_at(nm, &["finalizers"])
             .iter()
             .filter_map(Value::as_str)
@@ -299,7 +396,11 @@ pub fn validate_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> 
         extra.sort();
         extra.dedup();
         if !extra.is_empty() {
-            let list = extra.iter().map(|f| go_quote(f)).collect::<Vec<_>>().join(", ");
+            let list = extra
+                .iter()
+                .map(|f| go_quote(f))
+                .collect::<Vec<_>>()
+                .join(", ");
             errs.push(FieldError::forbidden(
                 &path.child("finalizers"),
                 format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"),
@@ -307,28 +408,58 @@ pub fn validate_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> 
         }
     }
     if s(nm, &["resourceVersion"]).is_empty() {
-        errs.push(FieldError::invalid(&path.child("resourceVersion"), "", "must be specified for an update"));
+        errs.push(FieldError::invalid(
+            &path.child("resourceVersion"),
+            "",
+            "must be specified for an update",
+        ));
     }
     let ng = get(nm, &["generation"]).and_then(as_i64).unwrap_or(0);
     let og = get(om, &["generation"]).and_then(as_i64).unwrap_or(0);
     if ng < og {
-        errs.push(FieldError::invalid(&path.child("generation"), ng, "must not be decremented"));
+        errs.push(FieldError::invalid(
+            &path.child("generation"),
+            ng,
+            "must not be decremented",
+        ));
     }
-    for key in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+    for key in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         let nv = get(nm, &[key]).unwrap_or(&Value::Null);
         let ov = get(om, &[key]).unwrap_or(&Value::Null);
         if !semantic_eq(nv, ov) {
             let shown = match key {
-                "name" | "namespace" | "uid" => Value::String(nv.as_str().unwrap_or("").to_string()),
+                "name" | "namespace" | "uid" => {
+                    Value::String(nv.as_str().unwrap_or("").to_string())
+                }
                 _ => nv.clone(),
             };
-            errs.push(FieldError::invalid(&path.child(key), shown, "field is immutable"));
+            errs.push(FieldError::invalid(
+                &path.child(key),
+                shown,
+                "field is immutable",
+            ));
         }
     }
     errs.extend(validate_labels(get(nm, &["labels"]), &path.child("labels")));
-    errs.extend(validate_annotations(get(nm, &["annotations"]), &path.child("annotations")));
-    errs.extend(validate_owner_references(arr_at(nm, &["ownerReferences"]), &path.child("ownerReferences")));
-    errs.extend(validate_managed_fields(arr_at(nm, &["managedFields"]), &path.child("managedFields")));
+    errs.extend(validate_annotations(
+        get(nm, &["annotations"]),
+        &path.child("annotations"),
+    ));
+    errs.extend(validate_owner_references(
+        arr_at(nm, &["ownerReferences"]),
+        &path.child("ownerReferences"),
+    ));
+    errs.extend(validate_managed_fields(
+        arr_at(nm, &["managedFields"]),
+        &path.child("managedFields"),
+    ));
     errs
 }
 
@@ -345,7 +476,10 @@ pub(crate) fn validate_builtin_object_meta_update(new: &Value, old: &Value) -> V
 pub(crate) fn validate_template_meta(meta: Option<&Value>, path: &Path) -> Vec<FieldError> {
     let meta = meta.unwrap_or(&Value::Null);
     let mut errs = validate_labels(get(meta, &["labels"]), &path.child("labels"));
-    errs.extend(validate_annotations(get(meta, &["annotations"]), &path.child("annotations")));
+    errs.extend(validate_annotations(
+        get(meta, &["annotations"]),
+        &path.child("annotations"),
+    ));
     errs
 }
 
@@ -362,22 +496,40 @@ mod tests {
     fn validation_meta_name_rules() {
         let obj = json!({"metadata": {"name": "Foo", "namespace": "default"}});
         assert_eq!(
-            messages(&validate_object_meta(&obj, true, NameRule::Dns1123Subdomain)),
-            vec!["metadata.name: Invalid value: \"Foo\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]
+            messages(&validate_object_meta(
+                &obj,
+                true,
+                NameRule::Dns1123Subdomain
+            )),
+            vec![
+                "metadata.name: Invalid value: \"Foo\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            ]
         );
         let obj = json!({"metadata": {"namespace": "default"}});
         assert_eq!(
-            messages(&validate_object_meta(&obj, true, NameRule::Dns1123Subdomain)),
+            messages(&validate_object_meta(
+                &obj,
+                true,
+                NameRule::Dns1123Subdomain
+            )),
             vec!["metadata.name: Required value: name or generateName is required"]
         );
         let obj = json!({"metadata": {"name": "x"}});
-        assert_eq!(messages(&validate_object_meta(&obj, true, NameRule::Dns1123Subdomain)), vec!["metadata.namespace: Required value"]);
+        assert_eq!(
+            messages(&validate_object_meta(
+                &obj,
+                true,
+                NameRule::Dns1123Subdomain
+            )),
+            vec!["metadata.namespace: Required value"]
+        );
         let obj = json!({"metadata": {"name": "x", "namespace": "a"}});
         assert_eq!(
             messages(&validate_object_meta(&obj, false, NameRule::Dns1123Label)),
             vec!["metadata.namespace: Forbidden: not allowed on this type"]
         );
-        let obj = json!({"metadata": {"name": "web-abcde", "generateName": "web-", "namespace": "d"}});
+        let obj =
+            json!({"metadata": {"name": "web-abcde", "generateName": "web-", "namespace": "d"}});
         assert!(validate_object_meta(&obj, true, NameRule::Dns1035Label).is_empty());
         assert_eq!(mask_trailing_dash("web-"), "wea");
     }
@@ -388,14 +540,30 @@ mod tests {
             "labels": {"app": "-bad-"},
             "annotations": {"a/b/c": "v"},
             "finalizers": ["foo"]}});
-        let msgs = messages(&validate_builtin_object_meta(&obj, true, NameRule::Dns1123Subdomain));
-        assert_eq!(msgs[0], "metadata.labels: Invalid value: \"-bad-\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
-        assert!(msgs[1].starts_with("metadata.annotations: Invalid value: \"a/b/c\": a qualified name must consist of"));
-        assert_eq!(msgs[2], "metadata.finalizers[0]: Invalid value: \"foo\": name is neither a standard finalizer name nor is it fully qualified");
+        let msgs = messages(&validate_builtin_object_meta(
+            &obj,
+            true,
+            NameRule::Dns1123Subdomain,
+        ));
+        assert_eq!(
+            msgs[0],
+            "metadata.labels: Invalid value: \"-bad-\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+        );
+        assert!(msgs[1].starts_with(
+            "metadata.annotations: Invalid value: \"a/b/c\": a qualified name must consist of"
+        ));
+        assert_eq!(
+            msgs[2],
+            "metadata.finalizers[0]: Invalid value: \"foo\": name is neither a standard finalizer name nor is it fully qualified"
+        );
         let big = "x".repeat(TOTAL_ANNOTATION_SIZE_LIMIT);
         let obj = json!({"metadata": {"name": "x", "namespace": "d", "annotations": {"k": big}}});
         assert_eq!(
-            messages(&validate_object_meta(&obj, true, NameRule::Dns1123Subdomain)),
+            messages(&validate_object_meta(
+                &obj,
+                true,
+                NameRule::Dns1123Subdomain
+            )),
             vec!["metadata.annotations: Too long: may not be more than 262144 bytes"]
         );
     }
@@ -406,16 +574,27 @@ mod tests {
             {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "a", "uid": "1", "controller": true},
             {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "b", "uid": "2", "controller": true},
             {"apiVersion": "", "kind": "", "name": "", "uid": ""}]}});
-        let msgs = messages(&validate_object_meta(&obj, true, NameRule::Dns1123Subdomain));
+        let msgs = messages(&validate_object_meta(
+            &obj,
+            true,
+            NameRule::Dns1123Subdomain,
+        ));
         assert!(msgs[0].ends_with("Only one reference can have Controller set to true. Found \"true\" in references for ReplicaSet/a and ReplicaSet/b"));
-        assert_eq!(msgs[1], "metadata.ownerReferences.apiVersion: Invalid value: \"\": version must not be empty");
-        assert_eq!(msgs[2], "metadata.ownerReferences.kind: Invalid value: \"\": must not be empty");
+        assert_eq!(
+            msgs[1],
+            "metadata.ownerReferences.apiVersion: Invalid value: \"\": version must not be empty"
+        );
+        assert_eq!(
+            msgs[2],
+            "metadata.ownerReferences.kind: Invalid value: \"\": must not be empty"
+        );
     }
 
     #[test]
     fn validation_meta_update_immutable_fields() {
         let old = json!({"metadata": {"name": "x", "namespace": "d", "uid": "u1", "resourceVersion": "5", "generation": 2}});
-        let new = json!({"metadata": {"name": "y", "namespace": "d", "uid": "u2", "generation": 1}});
+        let new =
+            json!({"metadata": {"name": "y", "namespace": "d", "uid": "u2", "generation": 1}});
         assert_eq!(
             messages(&validate_object_meta_update(&new, &old)),
             vec![
@@ -429,7 +608,9 @@ mod tests {
         let new = json!({"metadata": {"name": "x", "resourceVersion": "1", "deletionTimestamp": "2024-01-01T00:00:00Z", "finalizers": ["a.io/x", "b.io/y"]}});
         assert_eq!(
             messages(&validate_object_meta_update(&new, &old)),
-            vec!["metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"b.io/y\"}"]
+            vec![
+                "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"b.io/y\"}"
+            ]
         );
     }
 }

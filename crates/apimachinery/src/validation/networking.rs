@@ -3,15 +3,16 @@
 
 use serde_json::Value;
 
-use super::field::{go_repr, FieldError, Path};
+use super::NameRule;
+use super::field::{FieldError, Path, go_repr};
 use super::format::{
-    is_dns1123_label, is_dns1123_subdomain, is_dns1035_label, is_domain_prefixed_path, is_path_segment_name,
-    is_valid_cidr, is_valid_port_name, is_valid_port_num, is_wildcard_dns1123_subdomain, parse_cidr, parse_ip,
+    is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_domain_prefixed_path,
+    is_path_segment_name, is_valid_cidr, is_valid_port_name, is_valid_port_num,
+    is_wildcard_dns1123_subdomain, parse_cidr, parse_ip,
 };
 use super::json::{arr_at, field, get, i64_at, s, str_at};
 use super::label_selector::validate_label_selector;
 use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update};
-use super::NameRule;
 
 const PATH_TYPES: &[&str] = &["Exact", "ImplementationSpecific", "Prefix"];
 
@@ -19,7 +20,13 @@ fn validate_backend(b: &Value, p: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let (resource, service) = (field(b, &["resource"]), field(b, &["service"]));
     match (resource, service) {
-        (Some(_), Some(_)) => return vec![FieldError::invalid(p, "", "cannot set both resource and service backends")],
+        (Some(_), Some(_)) => {
+            return vec![FieldError::invalid(
+                p,
+                "",
+                "cannot set both resource and service backends",
+            )];
+        }
         (Some(r), None) => {
             let rp = p.child("resource");
             if let Some(g) = str_at(r, &["apiGroup"]) {
@@ -51,21 +58,39 @@ fn validate_backend(b: &Value, p: &Path) -> Vec<FieldError> {
             let port_name = s(svc, &["port", "name"]);
             let port_num = i64_at(svc, &["port", "number"]).unwrap_or(0);
             match (!port_name.is_empty(), port_num != 0) {
-                (true, true) => errs.push(FieldError::invalid(p, "", "cannot set both port name & port number")),
+                (true, true) => errs.push(FieldError::invalid(
+                    p,
+                    "",
+                    "cannot set both port name & port number",
+                )),
                 (true, false) => {
                     for m in is_valid_port_name(port_name) {
-                        errs.push(FieldError::invalid(&sp.child("port").child("name"), port_name, m));
+                        errs.push(FieldError::invalid(
+                            &sp.child("port").child("name"),
+                            port_name,
+                            m,
+                        ));
                     }
                 }
                 (false, true) => {
                     for m in is_valid_port_num(port_num) {
-                        errs.push(FieldError::invalid(&sp.child("port").child("number"), port_num, m));
+                        errs.push(FieldError::invalid(
+                            &sp.child("port").child("number"),
+                            port_num,
+                            m,
+                        ));
                     }
                 }
-                (false, false) => errs.push(FieldError::required(p, "port name or number is required")),
+                (false, false) => {
+                    errs.push(FieldError::required(p, "port name or number is required"))
+                }
             }
         }
-        (None, None) => errs.push(FieldError::invalid(p, "", "resource or service backend is required")),
+        (None, None) => errs.push(FieldError::invalid(
+            p,
+            "",
+            "resource or service backend is required",
+        )),
     }
     errs
 }
@@ -73,7 +98,10 @@ fn validate_backend(b: &Value, p: &Path) -> Vec<FieldError> {
 fn validate_http_path(path: &Value, p: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let Some(pt) = str_at(path, &["pathType"]) else {
-        return vec![FieldError::required(&p.child("pathType"), "pathType must be specified")];
+        return vec![FieldError::required(
+            &p.child("pathType"),
+            "pathType must be specified",
+        )];
     };
     let value = s(path, &["path"]);
     let pp = p.child("path");
@@ -85,12 +113,20 @@ fn validate_http_path(path: &Value, p: &Path) -> Vec<FieldError> {
             if !value.is_empty() {
                 for seq in ["//", "/./", "/../", "%2f", "%2F"] {
                     if value.contains(seq) {
-                        errs.push(FieldError::invalid(&pp, value, format!("must not contain '{seq}'")));
+                        errs.push(FieldError::invalid(
+                            &pp,
+                            value,
+                            format!("must not contain '{seq}'"),
+                        ));
                     }
                 }
                 for suffix in ["/..", "/."] {
                     if value.ends_with(suffix) {
-                        errs.push(FieldError::invalid(&pp, value, format!("cannot end with '{suffix}'")));
+                        errs.push(FieldError::invalid(
+                            &pp,
+                            value,
+                            format!("cannot end with '{suffix}'"),
+                        ));
                     }
                 }
             }
@@ -100,9 +136,16 @@ fn validate_http_path(path: &Value, p: &Path) -> Vec<FieldError> {
                 errs.push(FieldError::invalid(&pp, value, "must be an absolute path"));
             }
         }
-        other => errs.push(FieldError::not_supported(&p.child("pathType"), other, PATH_TYPES)),
+        other => errs.push(FieldError::not_supported(
+            &p.child("pathType"),
+            other,
+            PATH_TYPES,
+        )),
     }
-    errs.extend(validate_backend(get(path, &["backend"]).unwrap_or(&Value::Null), &p.child("backend")));
+    errs.extend(validate_backend(
+        get(path, &["backend"]).unwrap_or(&Value::Null),
+        &p.child("backend"),
+    ));
     errs
 }
 
@@ -115,7 +158,11 @@ fn validate_ingress_spec(spec: &Value, p: &Path) -> Vec<FieldError> {
         } else {
             "[]networking.IngressRule(nil)"
         };
-        errs.push(FieldError::invalid(p, go_repr(shown), "either `defaultBackend` or `rules` must be specified"));
+        errs.push(FieldError::invalid(
+            p,
+            go_repr(shown),
+            "either `defaultBackend` or `rules` must be specified",
+        ));
     }
     if let Some(b) = field(spec, &["defaultBackend"]) {
         errs.extend(validate_backend(b, &p.child("defaultBackend")));
@@ -125,9 +172,17 @@ fn validate_ingress_spec(spec: &Value, p: &Path) -> Vec<FieldError> {
         let host = s(rule, &["host"]);
         if !host.is_empty() {
             if parse_ip(host).is_some() {
-                errs.push(FieldError::invalid(&rp.child("host"), host, "must be a DNS name, not an IP address"));
+                errs.push(FieldError::invalid(
+                    &rp.child("host"),
+                    host,
+                    "must be a DNS name, not an IP address",
+                ));
             }
-            let msgs = if host.contains('*') { is_wildcard_dns1123_subdomain(host) } else { is_dns1123_subdomain(host) };
+            let msgs = if host.contains('*') {
+                is_wildcard_dns1123_subdomain(host)
+            } else {
+                is_dns1123_subdomain(host)
+            };
             for m in msgs {
                 errs.push(FieldError::invalid(&rp.child("host"), host, m));
             }
@@ -147,7 +202,11 @@ fn validate_ingress_spec(spec: &Value, p: &Path) -> Vec<FieldError> {
         let tp = p.child("tls").index(i);
         for (j, host) in arr_at(tls, &["hosts"]).iter().enumerate() {
             let host = host.as_str().unwrap_or("");
-            let msgs = if host.contains('*') { is_wildcard_dns1123_subdomain(host) } else { is_dns1123_subdomain(host) };
+            let msgs = if host.contains('*') {
+                is_wildcard_dns1123_subdomain(host)
+            } else {
+                is_dns1123_subdomain(host)
+            };
             for m in msgs {
                 errs.push(FieldError::invalid(&tp.child("hosts").index(j), host, m));
             }
@@ -169,21 +228,27 @@ fn validate_ingress_spec(spec: &Value, p: &Path) -> Vec<FieldError> {
 
 fn validate_ingress(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta(obj, true, NameRule::Dns1123Subdomain);
-    errs.extend(validate_ingress_spec(get(obj, &["spec"]).unwrap_or(&Value::Null), &Path::new("spec")));
+    errs.extend(validate_ingress_spec(
+        get(obj, &["spec"]).unwrap_or(&Value::Null),
+        &Path::new("spec"),
+    ));
     errs
 }
 
 pub(crate) fn validate_ingress_create(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_ingress(obj);
-    let annotation = str_at(obj, &["metadata", "annotations", "kubernetes.io/ingress.class"]);
-    if let (Some(a), Some(c)) = (annotation, str_at(obj, &["spec", "ingressClassName"])) {
-        if a != c {
-            errs.push(FieldError::invalid(
-                &Path::new("annotations").child("kubernetes.io/ingress.class"),
-                a,
-                "must match `ingressClassName` when both are specified",
-            ));
-        }
+    let annotation = str_at(
+        obj,
+        &["metadata", "annotations", "kubernetes.io/ingress.class"],
+    );
+    if let (Some(a), Some(c)) = (annotation, str_at(obj, &["spec", "ingressClassName"]))
+        && a != c
+    {
+        errs.push(FieldError::invalid(
+            &Path::new("annotations").child("kubernetes.io/ingress.class"),
+            a,
+            "must match `ingressClassName` when both are specified",
+        ));
     }
     errs
 }
@@ -226,7 +291,10 @@ pub(crate) fn validate_ingress_class_create(obj: &Value) -> Vec<FieldError> {
         match str_at(params, &["scope"]) {
             None => errs.push(FieldError::required(&pp.child("scope"), "")),
             Some("Namespace") => match str_at(params, &["namespace"]) {
-                None => errs.push(FieldError::required(&pp.child("namespace"), "`parameters.scope` is set to 'Namespace'")),
+                None => errs.push(FieldError::required(
+                    &pp.child("namespace"),
+                    "`parameters.scope` is set to 'Namespace'",
+                )),
                 Some(ns) => {
                     for m in is_dns1123_label(ns) {
                         errs.push(FieldError::invalid(&pp.child("namespace"), ns, m));
@@ -235,10 +303,17 @@ pub(crate) fn validate_ingress_class_create(obj: &Value) -> Vec<FieldError> {
             },
             Some("Cluster") => {
                 if field(params, &["namespace"]).is_some() {
-                    errs.push(FieldError::forbidden(&pp.child("namespace"), "`parameters.scope` is set to 'Cluster'"));
+                    errs.push(FieldError::forbidden(
+                        &pp.child("namespace"),
+                        "`parameters.scope` is set to 'Cluster'",
+                    ));
                 }
             }
-            Some(other) => errs.push(FieldError::not_supported(&pp.child("scope"), other, &["Cluster", "Namespace"])),
+            Some(other) => errs.push(FieldError::not_supported(
+                &pp.child("scope"),
+                other,
+                &["Cluster", "Namespace"],
+            )),
         }
     }
     errs
@@ -248,7 +323,11 @@ pub(crate) fn validate_ingress_class_update(new: &Value, old: &Value) -> Vec<Fie
     let mut errs = validate_builtin_object_meta_update(new, old);
     let nc = s(new, &["spec", "controller"]);
     if nc != s(old, &["spec", "controller"]) {
-        errs.push(FieldError::invalid(&Path::new("spec").child("controller"), nc, "field is immutable"));
+        errs.push(FieldError::invalid(
+            &Path::new("spec").child("controller"),
+            nc,
+            "field is immutable",
+        ));
     }
     errs.extend(validate_ingress_class_create(new));
     errs
@@ -280,10 +359,14 @@ fn validate_peer(peer: &Value, p: &Path) -> Vec<FieldError> {
                         errs.extend(e);
                         continue;
                     }
-                    if let Some((eip, elen)) = parse_cidr(ex) {
-                        if !cidr_contains(net, len, eip) || len >= elen {
-                            errs.push(FieldError::invalid(&ep, ex, "must be a strict subset of `cidr`"));
-                        }
+                    if let Some((eip, elen)) = parse_cidr(ex)
+                        && (!cidr_contains(net, len, eip) || len >= elen)
+                    {
+                        errs.push(FieldError::invalid(
+                            &ep,
+                            ex,
+                            "must be a strict subset of `cidr`",
+                        ));
                     }
                 }
             }
@@ -292,7 +375,10 @@ fn validate_peer(peer: &Value, p: &Path) -> Vec<FieldError> {
     if count == 0 {
         errs.push(FieldError::required(p, "must specify a peer"));
     } else if count > 1 && field(peer, &["ipBlock"]).is_some() {
-        errs.push(FieldError::forbidden(p, "may not specify both ipBlock and another peer"));
+        errs.push(FieldError::forbidden(
+            p,
+            "may not specify both ipBlock and another peer",
+        ));
     }
     errs
 }
@@ -300,11 +386,19 @@ fn validate_peer(peer: &Value, p: &Path) -> Vec<FieldError> {
 fn cidr_contains(net: std::net::IpAddr, len: u8, ip: std::net::IpAddr) -> bool {
     match (net, ip) {
         (std::net::IpAddr::V4(n), std::net::IpAddr::V4(i)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len as u32) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - len as u32)
+            };
             (u32::from(n) & mask) == (u32::from(i) & mask)
         }
         (std::net::IpAddr::V6(n), std::net::IpAddr::V6(i)) => {
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len as u32) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len as u32)
+            };
             (u128::from(n) & mask) == (u128::from(i) & mask)
         }
         _ => false,
@@ -313,16 +407,24 @@ fn cidr_contains(net: std::net::IpAddr, len: u8, ip: std::net::IpAddr) -> bool {
 
 fn validate_np_port(port: &Value, p: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    if let Some(proto) = str_at(port, &["protocol"]) {
-        if !["TCP", "UDP", "SCTP"].contains(&proto) {
-            errs.push(FieldError::not_supported(&p.child("protocol"), proto, &["TCP", "UDP", "SCTP"]));
-        }
+    if let Some(proto) = str_at(port, &["protocol"])
+        && !["TCP", "UDP", "SCTP"].contains(&proto)
+    {
+        errs.push(FieldError::not_supported(
+            &p.child("protocol"),
+            proto,
+            &["TCP", "UDP", "SCTP"],
+        ));
     }
     let end = i64_at(port, &["endPort"]);
     match field(port, &["port"]) {
         Some(Value::String(name)) => {
             if let Some(e) = end {
-                errs.push(FieldError::invalid(&p.child("endPort"), e, "may not be specified when `port` is non-numeric"));
+                errs.push(FieldError::invalid(
+                    &p.child("endPort"),
+                    e,
+                    "may not be specified when `port` is non-numeric",
+                ));
             }
             for m in is_valid_port_name(name) {
                 errs.push(FieldError::invalid(&p.child("port"), name.as_str(), m));
@@ -335,7 +437,11 @@ fn validate_np_port(port: &Value, p: &Path) -> Vec<FieldError> {
             }
             if let Some(e) = end {
                 if e < n {
-                    errs.push(FieldError::invalid(&p.child("endPort"), e, "must be greater than or equal to `port`"));
+                    errs.push(FieldError::invalid(
+                        &p.child("endPort"),
+                        e,
+                        "must be greater than or equal to `port`",
+                    ));
                 }
                 for m in is_valid_port_num(e) {
                     errs.push(FieldError::invalid(&p.child("endPort"), e, m));
@@ -344,7 +450,11 @@ fn validate_np_port(port: &Value, p: &Path) -> Vec<FieldError> {
         }
         None => {
             if let Some(e) = end {
-                errs.push(FieldError::invalid(&p.child("endPort"), e, "may not be specified when `port` is not specified"));
+                errs.push(FieldError::invalid(
+                    &p.child("endPort"),
+                    e,
+                    "may not be specified when `port` is not specified",
+                ));
             }
         }
     }
@@ -366,13 +476,21 @@ fn validate_network_policy_spec(spec: &Value, p: &Path) -> Vec<FieldError> {
     }
     let types = arr_at(spec, &["policyTypes"]);
     if types.len() > 2 {
-        errs.push(FieldError::invalid(&p.child("policyTypes"), Value::Array(types.to_vec()), "may not specify more than two policyTypes"));
+        errs.push(FieldError::invalid(
+            &p.child("policyTypes"),
+            Value::Array(types.to_vec()),
+            "may not specify more than two policyTypes",
+        ));
         return errs;
     }
     for (i, t) in types.iter().enumerate() {
         let t = t.as_str().unwrap_or("");
         if t != "Ingress" && t != "Egress" {
-            errs.push(FieldError::not_supported(&p.child("policyTypes").index(i), t, &["Ingress", "Egress"]));
+            errs.push(FieldError::not_supported(
+                &p.child("policyTypes").index(i),
+                t,
+                &["Ingress", "Egress"],
+            ));
         }
     }
     errs
@@ -380,13 +498,19 @@ fn validate_network_policy_spec(spec: &Value, p: &Path) -> Vec<FieldError> {
 
 pub(crate) fn validate_network_policy_create(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta(obj, true, NameRule::Dns1123Subdomain);
-    errs.extend(validate_network_policy_spec(get(obj, &["spec"]).unwrap_or(&Value::Null), &Path::new("spec")));
+    errs.extend(validate_network_policy_spec(
+        get(obj, &["spec"]).unwrap_or(&Value::Null),
+        &Path::new("spec"),
+    ));
     errs
 }
 
 pub(crate) fn validate_network_policy_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta_update(new, old);
-    errs.extend(validate_network_policy_spec(get(new, &["spec"]).unwrap_or(&Value::Null), &Path::new("spec")));
+    errs.extend(validate_network_policy_spec(
+        get(new, &["spec"]).unwrap_or(&Value::Null),
+        &Path::new("spec"),
+    ));
     errs
 }
 
@@ -418,7 +542,12 @@ mod tests {
             ]
         );
         let empty = json!({"metadata": {"name": "web", "namespace": "default"}, "spec": {}});
-        assert_eq!(msgs(&validate_ingress_create(&empty)), vec!["spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified"]);
+        assert_eq!(
+            msgs(&validate_ingress_create(&empty)),
+            vec![
+                "spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified"
+            ]
+        );
     }
 
     #[test]

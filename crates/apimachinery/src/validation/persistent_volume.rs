@@ -3,15 +3,20 @@
 
 use serde_json::Value;
 
+use super::NameRule;
 use super::field::{FieldError, Path};
 use super::format::{is_dns1123_label, is_dns1123_subdomain};
 use super::json::{arr_at, field, get, s, semantic_eq, str_at};
 use super::label_selector::validate_label_selector;
 use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update};
 use super::resources::{parse_quantity_field, validate_resource_quantity_value};
-use super::NameRule;
 
-const ACCESS_MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+const ACCESS_MODES: &[&str] = &[
+    "ReadOnlyMany",
+    "ReadWriteMany",
+    "ReadWriteOnce",
+    "ReadWriteOncePod",
+];
 const VOLUME_MODES: &[&str] = &["Block", "Filesystem"];
 const RECLAIM_POLICIES: &[&str] = &["Delete", "Recycle", "Retain"];
 
@@ -30,7 +35,10 @@ fn validate_access_modes(modes: &[Value], p: &Path) -> Vec<FieldError> {
         }
     }
     if rwop && other {
-        errs.push(FieldError::forbidden(p, "may not use ReadWriteOncePod with other access modes"));
+        errs.push(FieldError::forbidden(
+            p,
+            "may not use ReadWriteOncePod with other access modes",
+        ));
     }
     errs
 }
@@ -40,30 +48,50 @@ pub(crate) fn validate_pvc_spec(spec: &Value, path: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let modes = arr_at(spec, &["accessModes"]);
     if modes.is_empty() {
-        errs.push(FieldError::required(&path.child("accessModes"), "at least 1 access mode is required"));
+        errs.push(FieldError::required(
+            &path.child("accessModes"),
+            "at least 1 access mode is required",
+        ));
     }
-    errs.extend(validate_label_selector(get(spec, &["selector"]), &path.child("selector")));
+    errs.extend(validate_label_selector(
+        get(spec, &["selector"]),
+        &path.child("selector"),
+    ));
     errs.extend(validate_access_modes(modes, &path.child("accessModes")));
     let storage_path = path.child("resources").key("storage");
     match field(spec, &["resources", "requests", "storage"]) {
         None => errs.push(FieldError::required(&storage_path, "")),
         Some(v) => match parse_quantity_field(v, &storage_path) {
             Err(e) => errs.push(e),
-            Ok(q) if q.sign() <= 0 => {
-                errs.push(FieldError::invalid(&storage_path, q.canonical(), "must be greater than zero"))
-            }
-            Ok(q) => errs.extend(validate_resource_quantity_value("storage", &q, &storage_path)),
+            Ok(q) if q.sign() <= 0 => errs.push(FieldError::invalid(
+                &storage_path,
+                q.canonical(),
+                "must be greater than zero",
+            )),
+            Ok(q) => errs.extend(validate_resource_quantity_value(
+                "storage",
+                &q,
+                &storage_path,
+            )),
         },
     }
     if let Some(class) = str_at(spec, &["storageClassName"]).filter(|c| !c.is_empty()) {
         for msg in is_dns1123_subdomain(class) {
-            errs.push(FieldError::invalid(&path.child("storageClassName"), class, msg));
+            errs.push(FieldError::invalid(
+                &path.child("storageClassName"),
+                class,
+                msg,
+            ));
         }
     }
-    if let Some(mode) = str_at(spec, &["volumeMode"]) {
-        if !VOLUME_MODES.contains(&mode) {
-            errs.push(FieldError::not_supported(&path.child("volumeMode"), mode, VOLUME_MODES));
-        }
+    if let Some(mode) = str_at(spec, &["volumeMode"])
+        && !VOLUME_MODES.contains(&mode)
+    {
+        errs.push(FieldError::not_supported(
+            &path.child("volumeMode"),
+            mode,
+            VOLUME_MODES,
+        ));
     }
     let ds = field(spec, &["dataSource"]);
     let dsr = field(spec, &["dataSourceRef"]);
@@ -76,12 +104,22 @@ pub(crate) fn validate_pvc_spec(spec: &Value, path: &Path) -> Vec<FieldError> {
     let ref_namespace = dsr.map(|d| s(d, &["namespace"])).unwrap_or("");
     if !ref_namespace.is_empty() {
         if ds.is_some() {
-            errs.push(FieldError::invalid(path, path.child("dataSource").to_string(), "may not be specified when dataSourceRef.namespace is specified"));
+            errs.push(FieldError::invalid(
+                path,
+                path.child("dataSource").to_string(),
+                "may not be specified when dataSourceRef.namespace is specified",
+            ));
         }
     } else if let (Some(a), Some(b)) = (ds, dsr) {
-        let same = s(a, &["apiGroup"]) == s(b, &["apiGroup"]) && s(a, &["kind"]) == s(b, &["kind"]) && s(a, &["name"]) == s(b, &["name"]);
+        let same = s(a, &["apiGroup"]) == s(b, &["apiGroup"])
+            && s(a, &["kind"]) == s(b, &["kind"])
+            && s(a, &["name"]) == s(b, &["name"]);
         if !same {
-            errs.push(FieldError::invalid(path, path.child("dataSource").to_string(), "must match dataSourceRef"));
+            errs.push(FieldError::invalid(
+                path,
+                path.child("dataSource").to_string(),
+                "must match dataSourceRef",
+            ));
         }
     }
     errs
@@ -98,7 +136,11 @@ fn validate_data_source(d: &Value, p: &Path, is_ref: bool) -> Vec<FieldError> {
     }
     let group = s(d, &["apiGroup"]);
     if group.is_empty() && kind != "PersistentVolumeClaim" {
-        errs.push(FieldError::invalid(p, kind, "must be 'PersistentVolumeClaim' when referencing the default apiGroup"));
+        errs.push(FieldError::invalid(
+            p,
+            kind,
+            "must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+        ));
     }
     if !group.is_empty() {
         for msg in is_dns1123_subdomain(group) {
@@ -118,7 +160,10 @@ fn validate_data_source(d: &Value, p: &Path, is_ref: bool) -> Vec<FieldError> {
 
 pub(crate) fn validate_pvc_create(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta(obj, true, NameRule::Dns1123Subdomain);
-    errs.extend(validate_pvc_spec(get(obj, &["spec"]).unwrap_or(&Value::Null), &Path::new("spec")));
+    errs.extend(validate_pvc_spec(
+        get(obj, &["spec"]).unwrap_or(&Value::Null),
+        &Path::new("spec"),
+    ));
     errs
 }
 
@@ -129,27 +174,30 @@ pub(crate) fn validate_pvc_update(new: &Value, old: &Value) -> Vec<FieldError> {
     errs.extend(validate_pvc_create(new));
     let mut new_spec = get(new, &["spec"]).cloned().unwrap_or(Value::Null);
     let mut old_spec = get(old, &["spec"]).cloned().unwrap_or(Value::Null);
-    if s(&old_spec, &["volumeName"]).is_empty() {
-        if let (Some(o), Some(v)) = (old_spec.as_object_mut(), new_spec.get("volumeName")) {
-            o.insert("volumeName".into(), v.clone());
-        }
+    if s(&old_spec, &["volumeName"]).is_empty()
+        && let (Some(o), Some(v)) = (old_spec.as_object_mut(), new_spec.get("volumeName"))
+    {
+        o.insert("volumeName".into(), v.clone());
     }
     // Setting storageClassName on a claim that had none is allowed once.
-    if str_at(&old_spec, &["storageClassName"]).is_none() {
-        if let (Some(o), Some(v)) = (old_spec.as_object_mut(), new_spec.get("storageClassName")) {
-            o.insert("storageClassName".into(), v.clone());
-        }
+    if str_at(&old_spec, &["storageClassName"]).is_none()
+        && let (Some(o), Some(v)) = (old_spec.as_object_mut(), new_spec.get("storageClassName"))
+    {
+        o.insert("storageClassName".into(), v.clone());
     }
     let bound = s(new, &["status", "phase"]) == "Bound";
     if bound {
-        if let (Some(n), Some(old_storage)) =
-            (new_spec.pointer_mut("/resources/requests"), get(old, &["spec", "resources", "requests", "storage"]))
+        if let (Some(n), Some(old_storage)) = (
+            new_spec.pointer_mut("/resources/requests"),
+            get(old, &["spec", "resources", "requests", "storage"]),
+        ) && let Some(m) = n.as_object_mut()
         {
-            if let Some(m) = n.as_object_mut() {
-                m.insert("storage".into(), old_storage.clone());
-            }
+            m.insert("storage".into(), old_storage.clone());
         }
-        if let (Some(n), Some(o)) = (new_spec.as_object_mut(), old_spec.get("volumeAttributesClassName")) {
+        if let (Some(n), Some(o)) = (
+            new_spec.as_object_mut(),
+            old_spec.get("volumeAttributesClassName"),
+        ) {
             n.insert("volumeAttributesClassName".into(), o.clone());
         }
     }
@@ -162,24 +210,34 @@ pub(crate) fn validate_pvc_update(new: &Value, old: &Value) -> Vec<FieldError> {
             ),
         ));
     }
-    let old_size = field(old, &["spec", "resources", "requests", "storage"]).and_then(|v| parse_quantity_field(v, &Path::new("")).ok());
-    let new_size = field(new, &["spec", "resources", "requests", "storage"]).and_then(|v| parse_quantity_field(v, &Path::new("")).ok());
-    if let (Some(o), Some(n)) = (old_size, new_size) {
-        if n < o {
-            // RecoverVolumeExpansionFailure (beta, on in 1.33) allows shrinking down to the status capacity.
-            let status = field(old, &["status", "capacity", "storage"]).and_then(|v| parse_quantity_field(v, &Path::new("")).ok());
-            if status.is_none_or(|cap| n <= cap) {
-                errs.push(FieldError::forbidden(
-                    &Path::new("spec").child("resources").child("requests").child("storage"),
-                    "field can not be less than status.capacity",
-                ));
-            }
+    let old_size = field(old, &["spec", "resources", "requests", "storage"])
+        .and_then(|v| parse_quantity_field(v, &Path::new("")).ok());
+    let new_size = field(new, &["spec", "resources", "requests", "storage"])
+        .and_then(|v| parse_quantity_field(v, &Path::new("")).ok());
+    if let (Some(o), Some(n)) = (old_size, new_size)
+        && n < o
+    {
+        // RecoverVolumeExpansionFailure (beta, on in 1.33) allows shrinking down to the status capacity.
+        let status = field(old, &["status", "capacity", "storage"])
+            .and_then(|v| parse_quantity_field(v, &Path::new("")).ok());
+        if status.is_none_or(|cap| n <= cap) {
+            errs.push(FieldError::forbidden(
+                &Path::new("spec")
+                    .child("resources")
+                    .child("requests")
+                    .child("storage"),
+                "field can not be less than status.capacity",
+            ));
         }
     }
     let nm = get(new, &["spec", "volumeMode"]).unwrap_or(&Value::Null);
     let om = get(old, &["spec", "volumeMode"]).unwrap_or(&Value::Null);
     if !semantic_eq(nm, om) {
-        errs.push(FieldError::invalid(&Path::new("volumeMode"), nm.clone(), "field is immutable"));
+        errs.push(FieldError::invalid(
+            &Path::new("volumeMode"),
+            nm.clone(),
+            "field is immutable",
+        ));
     }
     errs
 }
@@ -224,7 +282,11 @@ pub(crate) fn validate_pv_create(obj: &Value) -> Vec<FieldError> {
         errs.push(FieldError::required(&p.child("capacity"), ""));
     }
     if cap.is_none_or(|c| !c.contains_key("storage") || c.len() > 1) {
-        errs.push(FieldError::not_supported(&p.child("capacity"), get(spec, &["capacity"]).cloned().unwrap_or(Value::Null), &["storage"]));
+        errs.push(FieldError::not_supported(
+            &p.child("capacity"),
+            get(spec, &["capacity"]).cloned().unwrap_or(Value::Null),
+            &["storage"],
+        ));
     }
     if let Some(c) = cap {
         let mut keys: Vec<&String> = c.keys().collect();
@@ -233,21 +295,35 @@ pub(crate) fn validate_pv_create(obj: &Value) -> Vec<FieldError> {
             let kp = p.child("capacity").key(k);
             match parse_quantity_field(&c[k], &kp) {
                 Err(e) => errs.push(e),
-                Ok(q) if q.sign() <= 0 => errs.push(FieldError::invalid(&kp, q.canonical(), "must be greater than zero")),
+                Ok(q) if q.sign() <= 0 => errs.push(FieldError::invalid(
+                    &kp,
+                    q.canonical(),
+                    "must be greater than zero",
+                )),
                 Ok(_) => {}
             }
         }
     }
     let policy = s(spec, &["persistentVolumeReclaimPolicy"]);
     if !policy.is_empty() && !RECLAIM_POLICIES.contains(&policy) {
-        errs.push(FieldError::not_supported(&p.child("persistentVolumeReclaimPolicy"), policy, RECLAIM_POLICIES));
+        errs.push(FieldError::not_supported(
+            &p.child("persistentVolumeReclaimPolicy"),
+            policy,
+            RECLAIM_POLICIES,
+        ));
     }
     let mut node_affinity = false;
     if let Some(na) = field(spec, &["nodeAffinity"]) {
         node_affinity = true;
         match field(na, &["required"]) {
-            Some(req) => errs.extend(super::pod::validate_node_selector(req, &p.child("nodeAffinity").child("required"))),
-            None => errs.push(FieldError::required(&p.child("nodeAffinity").child("required"), "must specify required node constraints")),
+            Some(req) => errs.extend(super::pod::validate_node_selector(
+                req,
+                &p.child("nodeAffinity").child("required"),
+            )),
+            None => errs.push(FieldError::required(
+                &p.child("nodeAffinity").child("required"),
+                "must specify required node constraints",
+            )),
         }
     }
     let mut count = 0;
@@ -257,7 +333,10 @@ pub(crate) fn validate_pv_create(obj: &Value) -> Vec<FieldError> {
         };
         if count > 0 && *key != "flexVolume" {
             let shown = if *key == "cephfs" { "cephFS" } else { key };
-            errs.push(FieldError::forbidden(&p.child(shown), "may not specify more than 1 volume type"));
+            errs.push(FieldError::forbidden(
+                &p.child(shown),
+                "may not specify more than 1 volume type",
+            ));
             continue;
         }
         count += 1;
@@ -280,7 +359,11 @@ pub(crate) fn validate_pv_create(obj: &Value) -> Vec<FieldError> {
                     errs.push(FieldError::required(&sp.child("path"), ""));
                 }
                 if !np.starts_with('/') {
-                    errs.push(FieldError::invalid(&sp.child("path"), np, "must be an absolute path"));
+                    errs.push(FieldError::invalid(
+                        &sp.child("path"),
+                        np,
+                        "must be an absolute path",
+                    ));
                 }
             }
             "local" => {
@@ -291,11 +374,17 @@ pub(crate) fn validate_pv_create(obj: &Value) -> Vec<FieldError> {
                     errs.extend(super::volume::validate_no_backsteps(lp, &sp.child("path")));
                 }
                 if !node_affinity {
-                    errs.push(FieldError::required(&p.child("nodeAffinity"), "Local volume requires node affinity"));
+                    errs.push(FieldError::required(
+                        &p.child("nodeAffinity"),
+                        "Local volume requires node affinity",
+                    ));
                 }
             }
             "csi" => {
-                errs.extend(super::volume::validate_csi_driver_name(s(src, &["driver"]), &sp.child("driver")));
+                errs.extend(super::volume::validate_csi_driver_name(
+                    s(src, &["driver"]),
+                    &sp.child("driver"),
+                ));
                 if s(src, &["volumeHandle"]).is_empty() {
                     errs.push(FieldError::required(&sp.child("volumeHandle"), ""));
                 }
@@ -306,23 +395,36 @@ pub(crate) fn validate_pv_create(obj: &Value) -> Vec<FieldError> {
     if count == 0 {
         errs.push(FieldError::required(&p, "must specify a volume type"));
     }
-    if s(spec, &["hostPath", "path"]).trim_end_matches('/').is_empty()
+    if s(spec, &["hostPath", "path"])
+        .trim_end_matches('/')
+        .is_empty()
         && field(spec, &["hostPath"]).is_some()
         && !s(spec, &["hostPath", "path"]).is_empty()
         && policy == "Recycle"
     {
-        errs.push(FieldError::forbidden(&p.child("persistentVolumeReclaimPolicy"), "may not be 'recycle' for a hostPath mount of '/'"));
+        errs.push(FieldError::forbidden(
+            &p.child("persistentVolumeReclaimPolicy"),
+            "may not be 'recycle' for a hostPath mount of '/'",
+        ));
     }
     let class = s(spec, &["storageClassName"]);
     if !class.is_empty() {
         for msg in is_dns1123_subdomain(class) {
-            errs.push(FieldError::invalid(&p.child("storageClassName"), class, msg));
+            errs.push(FieldError::invalid(
+                &p.child("storageClassName"),
+                class,
+                msg,
+            ));
         }
     }
-    if let Some(mode) = str_at(spec, &["volumeMode"]) {
-        if !VOLUME_MODES.contains(&mode) {
-            errs.push(FieldError::not_supported(&p.child("volumeMode"), mode, VOLUME_MODES));
-        }
+    if let Some(mode) = str_at(spec, &["volumeMode"])
+        && !VOLUME_MODES.contains(&mode)
+    {
+        errs.push(FieldError::not_supported(
+            &p.child("volumeMode"),
+            mode,
+            VOLUME_MODES,
+        ));
     }
     errs
 }
@@ -343,10 +445,11 @@ pub(crate) fn validate_pv_update(new: &Value, old: &Value) -> Vec<FieldError> {
     };
     let (mut nsrc, osrc) = (pick(ns), pick(os));
     // Adding controllerExpandSecretRef to a CSI volume is allowed.
-    if field(os, &["csi"]).is_some() && field(os, &["csi", "controllerExpandSecretRef"]).is_none() {
-        if let Some(csi) = nsrc.get_mut("csi").and_then(Value::as_object_mut) {
-            csi.remove("controllerExpandSecretRef");
-        }
+    if field(os, &["csi"]).is_some()
+        && field(os, &["csi", "controllerExpandSecretRef"]).is_none()
+        && let Some(csi) = nsrc.get_mut("csi").and_then(Value::as_object_mut)
+    {
+        csi.remove("controllerExpandSecretRef");
     }
     if !semantic_eq(&nsrc, &osrc) {
         errs.push(FieldError::forbidden(
@@ -359,7 +462,11 @@ pub(crate) fn validate_pv_update(new: &Value, old: &Value) -> Vec<FieldError> {
     }
     let nm = get(ns, &["volumeMode"]).unwrap_or(&Value::Null);
     if !semantic_eq(nm, get(os, &["volumeMode"]).unwrap_or(&Value::Null)) {
-        errs.push(FieldError::invalid(&Path::new("volumeMode"), nm.clone(), "field is immutable"));
+        errs.push(FieldError::invalid(
+            &Path::new("volumeMode"),
+            nm.clone(),
+            "field is immutable",
+        ));
     }
     if let Some(oa) = field(os, &["nodeAffinity"]) {
         let na = get(ns, &["nodeAffinity"]).unwrap_or(&Value::Null);
@@ -423,7 +530,9 @@ mod tests {
         shrunk["spec"]["resources"]["requests"]["storage"] = json!("500Mi");
         assert_eq!(
             msgs(&validate_pvc_update(&shrunk, &old)),
-            vec!["spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"]
+            vec![
+                "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"
+            ]
         );
     }
 

@@ -4,21 +4,22 @@
 
 use serde_json::Value;
 
+use super::NameRule;
 use super::field::{FieldError, Path};
 use super::format::{
     inclusive_range_error, is_config_map_key, is_dns1123_label, is_dns1123_subdomain,
-    is_dns1123_subdomain_with_underscore, is_http_header_name, is_qualified_name, is_relaxed_env_var_name,
-    is_valid_ip, is_valid_label_value, is_valid_port_name, is_valid_port_num, is_valid_user_id,
+    is_dns1123_subdomain_with_underscore, is_http_header_name, is_qualified_name,
+    is_relaxed_env_var_name, is_valid_ip, is_valid_label_value, is_valid_port_name,
+    is_valid_port_num, is_valid_user_id,
 };
 use super::json::{arr_at, as_i64, bool_at, field, get, i64_at, s, semantic_eq, str_at};
 use super::label_selector::validate_label_selector;
 use super::meta::{
-    validate_annotations, validate_builtin_object_meta, validate_builtin_object_meta_update, validate_label_name,
-    validate_labels,
+    validate_annotations, validate_builtin_object_meta, validate_builtin_object_meta_update,
+    validate_label_name, validate_labels,
 };
 use super::resources::validate_container_resources;
-use super::volume::{validate_local_descending_path, validate_volumes, VolumeInfo};
-use super::NameRule;
+use super::volume::{VolumeInfo, validate_local_descending_path, validate_volumes};
 
 /// How strictly a pod spec is checked: a pod itself or a template in a workload.
 #[derive(Clone, Copy)]
@@ -51,12 +52,21 @@ const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 /// The value of a `int-or-string` port: numbers must be valid ports, names valid port names.
 pub(crate) fn validate_port_num_or_name(v: Option<&Value>, p: &Path) -> Vec<FieldError> {
     match v {
-        Some(Value::String(name)) => is_valid_port_name(name).into_iter().map(|m| FieldError::invalid(p, name.as_str(), m)).collect(),
+        Some(Value::String(name)) => is_valid_port_name(name)
+            .into_iter()
+            .map(|m| FieldError::invalid(p, name.as_str(), m))
+            .collect(),
         Some(n) if as_i64(n).is_some() => {
             let n = as_i64(n).unwrap_or(0);
-            is_valid_port_num(n).into_iter().map(|m| FieldError::invalid(p, n, m)).collect()
+            is_valid_port_num(n)
+                .into_iter()
+                .map(|m| FieldError::invalid(p, n, m))
+                .collect()
         }
-        _ => is_valid_port_num(0).into_iter().map(|m| FieldError::invalid(p, 0, m)).collect(),
+        _ => is_valid_port_num(0)
+            .into_iter()
+            .map(|m| FieldError::invalid(p, 0, m))
+            .collect(),
     }
 }
 
@@ -96,7 +106,11 @@ fn validate_container_ports(ports: &[Value], p: &Path) -> Vec<FieldError> {
         if proto.is_empty() {
             errs.push(FieldError::required(&ip.child("protocol"), ""));
         } else if !PROTOCOLS.contains(&proto) {
-            errs.push(FieldError::not_supported(&ip.child("protocol"), proto, PROTOCOLS));
+            errs.push(FieldError::not_supported(
+                &ip.child("protocol"),
+                proto,
+                PROTOCOLS,
+            ));
         }
     }
     errs
@@ -110,7 +124,11 @@ fn split_subscript(path: &str) -> Option<(&str, &str)> {
 }
 
 /// `fieldRef` of env vars and downward API volumes.
-pub(crate) fn validate_object_field_selector(fs: &Value, allowed: &[&str], p: &Path) -> Vec<FieldError> {
+pub(crate) fn validate_object_field_selector(
+    fs: &Value,
+    allowed: &[&str],
+    p: &Path,
+) -> Vec<FieldError> {
     let api_version = s(fs, &["apiVersion"]);
     if api_version.is_empty() {
         return vec![FieldError::required(&p.child("apiVersion"), "")];
@@ -128,10 +146,14 @@ pub(crate) fn validate_object_field_selector(fs: &Value, allowed: &[&str], p: &P
     }
     if let Some((path, sub)) = split_subscript(fp) {
         return match path {
-            "metadata.annotations" => {
-                is_qualified_name(&sub.to_lowercase()).into_iter().map(|m| FieldError::invalid(p, sub.to_lowercase(), m)).collect()
-            }
-            "metadata.labels" => is_qualified_name(sub).into_iter().map(|m| FieldError::invalid(p, sub, m)).collect(),
+            "metadata.annotations" => is_qualified_name(&sub.to_lowercase())
+                .into_iter()
+                .map(|m| FieldError::invalid(p, sub.to_lowercase(), m))
+                .collect(),
+            "metadata.labels" => is_qualified_name(sub)
+                .into_iter()
+                .map(|m| FieldError::invalid(p, sub, m))
+                .collect(),
             _ => vec![FieldError::invalid(
                 &p.child("fieldPath"),
                 fp,
@@ -163,15 +185,27 @@ pub(crate) fn validate_object_field_selector(fs: &Value, allowed: &[&str], p: &P
             format!("error converting fieldPath: field label not supported: {fp}"),
         )];
     }
-    let internal = if fp == "spec.host" { "spec.nodeName" } else { fp };
+    let internal = if fp == "spec.host" {
+        "spec.nodeName"
+    } else {
+        fp
+    };
     if !allowed.contains(&internal) {
-        return vec![FieldError::not_supported(&p.child("fieldPath"), internal, allowed)];
+        return vec![FieldError::not_supported(
+            &p.child("fieldPath"),
+            internal,
+            allowed,
+        )];
     }
     Vec::new()
 }
 
 /// `resourceFieldRef` of env vars and downward API volumes.
-pub(crate) fn validate_resource_field_selector(rs: &Value, p: &Path, volume: bool) -> Vec<FieldError> {
+pub(crate) fn validate_resource_field_selector(
+    rs: &Value,
+    p: &Path,
+    volume: bool,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let resource = s(rs, &["resource"]);
     if volume && s(rs, &["containerName"]).is_empty() {
@@ -182,15 +216,22 @@ pub(crate) fn validate_resource_field_selector(rs: &Value, p: &Path, volume: boo
         && !resource.starts_with("limits.hugepages-")
         && !resource.starts_with("requests.hugepages-")
     {
-        errs.push(FieldError::not_supported(&p.child("resource"), resource, RESOURCE_FIELD_PATHS));
+        errs.push(FieldError::not_supported(
+            &p.child("resource"),
+            resource,
+            RESOURCE_FIELD_PATHS,
+        ));
     }
-    if let Some(d) = field(rs, &["divisor"]) {
-        if let Ok(q) = super::quantity::quantity_from_json(d) {
-            let c = q.canonical();
-            const MEM: &[&str] = &["1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"];
-            let dp = p.child("divisor");
-            if !q.is_zero() {
-                match resource {
+    if let Some(d) = field(rs, &["divisor"])
+        && let Ok(q) = super::quantity::quantity_from_json(d)
+    {
+        let c = q.canonical();
+        const MEM: &[&str] = &[
+            "1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei",
+        ];
+        let dp = p.child("divisor");
+        if !q.is_zero() {
+            match resource {
                     "limits.cpu" | "requests.cpu" if !["1m", "1"].contains(&c.as_str()) => errs.push(FieldError::invalid(
                         &dp,
                         resource,
@@ -210,7 +251,6 @@ pub(crate) fn validate_resource_field_selector(rs: &Value, p: &Path, volume: boo
                     }
                     _ => {}
                 }
-            }
         }
     }
     errs
@@ -252,11 +292,19 @@ fn validate_env(vars: &[Value], p: &Path) -> Vec<FieldError> {
         let mut sources = 0;
         if let Some(fr) = field(vf, &["fieldRef"]) {
             sources += 1;
-            errs.extend(validate_object_field_selector(fr, ENV_FIELD_PATHS, &vp.child("fieldRef")));
+            errs.extend(validate_object_field_selector(
+                fr,
+                ENV_FIELD_PATHS,
+                &vp.child("fieldRef"),
+            ));
         }
         if let Some(rr) = field(vf, &["resourceFieldRef"]) {
             sources += 1;
-            errs.extend(validate_resource_field_selector(rr, &vp.child("resourceFieldRef"), false));
+            errs.extend(validate_resource_field_selector(
+                rr,
+                &vp.child("resourceFieldRef"),
+                false,
+            ));
         }
         if let Some(c) = field(vf, &["configMapKeyRef"]) {
             sources += 1;
@@ -273,9 +321,17 @@ fn validate_env(vars: &[Value], p: &Path) -> Vec<FieldError> {
                 "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
             ));
         } else if !s(ev, &["value"]).is_empty() {
-            errs.push(FieldError::invalid(&vp, "", "may not be specified when `value` is not empty"));
+            errs.push(FieldError::invalid(
+                &vp,
+                "",
+                "may not be specified when `value` is not empty",
+            ));
         } else if sources > 1 {
-            errs.push(FieldError::invalid(&vp, "", "may not have more than one field specified at a time"));
+            errs.push(FieldError::invalid(
+                &vp,
+                "",
+                "may not have more than one field specified at a time",
+            ));
         }
     }
     errs
@@ -301,16 +357,28 @@ fn validate_env_from(sources: &[Value], p: &Path) -> Vec<FieldError> {
                     errs.push(FieldError::required(&np, ""));
                 } else {
                     // Kubernetes validates these names as generate-name prefixes.
-                    for m in super::meta::validate_name_with_prefix(name, NameRule::Dns1123Subdomain, true) {
+                    for m in super::meta::validate_name_with_prefix(
+                        name,
+                        NameRule::Dns1123Subdomain,
+                        true,
+                    ) {
                         errs.push(FieldError::invalid(&np, name, m));
                     }
                 }
             }
         }
         if count == 0 {
-            errs.push(FieldError::invalid(p, "", "must specify one of: `configMapRef` or `secretRef`"));
+            errs.push(FieldError::invalid(
+                p,
+                "",
+                "must specify one of: `configMapRef` or `secretRef`",
+            ));
         } else if count > 1 {
-            errs.push(FieldError::invalid(p, "", "may not have more than one field specified at a time"));
+            errs.push(FieldError::invalid(
+                p,
+                "",
+                "may not have more than one field specified at a time",
+            ));
         }
     }
     errs
@@ -336,39 +404,73 @@ fn validate_volume_mounts(ctr: &Value, volumes: &[VolumeInfo], p: &Path) -> Vec<
             errs.push(FieldError::required(&ip.child("mountPath"), ""));
         }
         if mount_points.contains(&mount_path) {
-            errs.push(FieldError::invalid(&ip.child("mountPath"), mount_path, "must be unique"));
+            errs.push(FieldError::invalid(
+                &ip.child("mountPath"),
+                mount_path,
+                "must be unique",
+            ));
         }
         mount_points.push(mount_path);
         if devices.iter().any(|d| s(d, &["name"]) == name) {
-            errs.push(FieldError::invalid(&ip.child("name"), name, "must not already exist in volumeDevices"));
+            errs.push(FieldError::invalid(
+                &ip.child("name"),
+                name,
+                "must not already exist in volumeDevices",
+            ));
         }
         if devices.iter().any(|d| s(d, &["devicePath"]) == mount_path) {
-            errs.push(FieldError::invalid(&ip.child("mountPath"), mount_path, "must not already exist as a path in volumeDevices"));
+            errs.push(FieldError::invalid(
+                &ip.child("mountPath"),
+                mount_path,
+                "must not already exist as a path in volumeDevices",
+            ));
         }
         let sub_path = s(m, &["subPath"]);
         let sub_expr = s(m, &["subPathExpr"]);
         if vol.is_some_and(|v| v.source == "image") {
             if !sub_path.is_empty() {
-                errs.push(FieldError::invalid(&ip.child("subPath"), sub_path, "not allowed in image volume sources"));
+                errs.push(FieldError::invalid(
+                    &ip.child("subPath"),
+                    sub_path,
+                    "not allowed in image volume sources",
+                ));
             }
             if !sub_expr.is_empty() {
-                errs.push(FieldError::invalid(&ip.child("subPathExpr"), sub_expr, "not allowed in image volume sources"));
+                errs.push(FieldError::invalid(
+                    &ip.child("subPathExpr"),
+                    sub_expr,
+                    "not allowed in image volume sources",
+                ));
             }
         }
         if !sub_path.is_empty() {
             // Kubernetes reports these under the list path, without the index.
-            errs.extend(validate_local_descending_path(sub_path, &p.child("subPath")));
+            errs.extend(validate_local_descending_path(
+                sub_path,
+                &p.child("subPath"),
+            ));
         }
         if !sub_expr.is_empty() {
             if !sub_path.is_empty() {
-                errs.push(FieldError::invalid(&ip.child("subPathExpr"), sub_expr, "subPathExpr and subPath are mutually exclusive"));
+                errs.push(FieldError::invalid(
+                    &ip.child("subPathExpr"),
+                    sub_expr,
+                    "subPathExpr and subPath are mutually exclusive",
+                ));
             }
-            errs.extend(validate_local_descending_path(sub_expr, &p.child("subPathExpr")));
+            errs.extend(validate_local_descending_path(
+                sub_expr,
+                &p.child("subPathExpr"),
+            ));
         }
         if let Some(prop) = str_at(m, &["mountPropagation"]) {
             const PROPAGATIONS: &[&str] = &["Bidirectional", "HostToContainer", "None"];
             if !PROPAGATIONS.contains(&prop) {
-                errs.push(FieldError::not_supported(&p.child("mountPropagation"), prop, PROPAGATIONS));
+                errs.push(FieldError::not_supported(
+                    &p.child("mountPropagation"),
+                    prop,
+                    PROPAGATIONS,
+                ));
             }
             if prop == "Bidirectional" && !privileged {
                 errs.push(FieldError::forbidden(
@@ -383,13 +485,23 @@ fn validate_volume_mounts(ctr: &Value, volumes: &[VolumeInfo], p: &Path) -> Vec<
                 "Disabled" => {}
                 "Enabled" | "IfPossible" => {
                     if bool_at(m, &["readOnly"]) != Some(true) {
-                        errs.push(FieldError::forbidden(&rp, "may only be specified when readOnly is true"));
+                        errs.push(FieldError::forbidden(
+                            &rp,
+                            "may only be specified when readOnly is true",
+                        ));
                     }
                     if str_at(m, &["mountPropagation"]).is_some_and(|x| x != "None") {
-                        errs.push(FieldError::forbidden(&rp, "may only be specified when mountPropagation is None or not specified"));
+                        errs.push(FieldError::forbidden(
+                            &rp,
+                            "may only be specified when mountPropagation is None or not specified",
+                        ));
                     }
                 }
-                other => errs.push(FieldError::not_supported(&rp, other, &["Disabled", "Enabled", "IfPossible"])),
+                other => errs.push(FieldError::not_supported(
+                    &rp,
+                    other,
+                    &["Disabled", "Enabled", "IfPossible"],
+                )),
             }
         }
     }
@@ -410,7 +522,11 @@ fn validate_volume_devices(ctr: &Value, volumes: &[VolumeInfo], p: &Path) -> Vec
             errs.push(FieldError::required(&ip.child("name"), ""));
         }
         if names.contains(&name) {
-            errs.push(FieldError::invalid(&ip.child("name"), name, "must be unique"));
+            errs.push(FieldError::invalid(
+                &ip.child("name"),
+                name,
+                "must be unique",
+            ));
         }
         match vol {
             Some(v) if v.source != "persistentVolumeClaim" && v.source != "ephemeral" => errs.push(FieldError::invalid(
@@ -425,18 +541,34 @@ fn validate_volume_devices(ctr: &Value, volumes: &[VolumeInfo], p: &Path) -> Vec
             errs.push(FieldError::required(&ip.child("devicePath"), ""));
         }
         if paths.contains(&dev_path) {
-            errs.push(FieldError::invalid(&ip.child("devicePath"), dev_path, "must be unique"));
+            errs.push(FieldError::invalid(
+                &ip.child("devicePath"),
+                dev_path,
+                "must be unique",
+            ));
         }
         if !dev_path.is_empty() && dev_path.split('/').any(|x| x == "..") {
-            errs.push(FieldError::invalid(&ip.child("devicePath"), dev_path, "can not contain backsteps ('..')"));
+            errs.push(FieldError::invalid(
+                &ip.child("devicePath"),
+                dev_path,
+                "can not contain backsteps ('..')",
+            ));
         } else {
             paths.push(dev_path);
         }
         if mounts.iter().any(|m| s(m, &["name"]) == name) {
-            errs.push(FieldError::invalid(&ip.child("name"), name, "must not already exist in volumeMounts"));
+            errs.push(FieldError::invalid(
+                &ip.child("name"),
+                name,
+                "must not already exist in volumeMounts",
+            ));
         }
         if mounts.iter().any(|m| s(m, &["mountPath"]) == dev_path) {
-            errs.push(FieldError::invalid(&ip.child("devicePath"), dev_path, "must not already exist as a path in volumeMounts"));
+            errs.push(FieldError::invalid(
+                &ip.child("devicePath"),
+                dev_path,
+                "must not already exist as a path in volumeMounts",
+            ));
         }
         if !name.is_empty() {
             names.push(name);
@@ -448,14 +580,21 @@ fn validate_volume_devices(ctr: &Value, volumes: &[VolumeInfo], p: &Path) -> Vec
 fn validate_handler(h: &Value, grace: Option<i64>, p: &Path, probe: bool) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let mut count = 0;
-    let kinds: &[&str] = if probe { &["exec", "httpGet", "tcpSocket", "grpc"] } else { &["exec", "httpGet", "tcpSocket", "sleep"] };
+    let kinds: &[&str] = if probe {
+        &["exec", "httpGet", "tcpSocket", "grpc"]
+    } else {
+        &["exec", "httpGet", "tcpSocket", "sleep"]
+    };
     for kind in kinds {
         let Some(x) = field(h, &[kind]) else {
             continue;
         };
         let kp = p.child(kind);
         if count > 0 {
-            errs.push(FieldError::forbidden(&kp, "may not specify more than 1 handler type"));
+            errs.push(FieldError::forbidden(
+                &kp,
+                "may not specify more than 1 handler type",
+            ));
             continue;
         }
         count += 1;
@@ -469,10 +608,17 @@ fn validate_handler(h: &Value, grace: Option<i64>, p: &Path, probe: bool) -> Vec
                 if s(x, &["path"]).is_empty() {
                     errs.push(FieldError::required(&kp.child("path"), ""));
                 }
-                errs.extend(validate_port_num_or_name(get(x, &["port"]), &kp.child("port")));
+                errs.extend(validate_port_num_or_name(
+                    get(x, &["port"]),
+                    &kp.child("port"),
+                ));
                 let scheme = s(x, &["scheme"]);
                 if scheme != "HTTP" && scheme != "HTTPS" {
-                    errs.push(FieldError::not_supported(&kp.child("scheme"), scheme, &["HTTP", "HTTPS"]));
+                    errs.push(FieldError::not_supported(
+                        &kp.child("scheme"),
+                        scheme,
+                        &["HTTP", "HTTPS"],
+                    ));
                 }
                 for hdr in arr_at(x, &["httpHeaders"]) {
                     let n = s(hdr, &["name"]);
@@ -481,7 +627,10 @@ fn validate_handler(h: &Value, grace: Option<i64>, p: &Path, probe: bool) -> Vec
                     }
                 }
             }
-            "tcpSocket" => errs.extend(validate_port_num_or_name(get(x, &["port"]), &kp.child("port"))),
+            "tcpSocket" => errs.extend(validate_port_num_or_name(
+                get(x, &["port"]),
+                &kp.child("port"),
+            )),
             "grpc" => {
                 let port = i64_at(x, &["port"]).unwrap_or(0);
                 for m in is_valid_port_num(port) {
@@ -491,14 +640,16 @@ fn validate_handler(h: &Value, grace: Option<i64>, p: &Path, probe: bool) -> Vec
             _ => {
                 // A zero-second sleep is allowed from 1.33 (PodLifecycleSleepActionAllowZero).
                 let secs = i64_at(x, &["seconds"]).unwrap_or(0);
-                if let Some(g) = grace {
-                    if secs < 0 || secs > g {
-                        errs.push(FieldError::invalid(
-                            &kp,
-                            secs,
-                            format!("must be non-negative and less than terminationGracePeriodSeconds ({g})"),
-                        ));
-                    }
+                if let Some(g) = grace
+                    && (secs < 0 || secs > g)
+                {
+                    errs.push(FieldError::invalid(
+                        &kp,
+                        secs,
+                        format!(
+                            "must be non-negative and less than terminationGracePeriodSeconds ({g})"
+                        ),
+                    ));
                 }
             }
         }
@@ -511,16 +662,30 @@ fn validate_handler(h: &Value, grace: Option<i64>, p: &Path, probe: bool) -> Vec
 
 fn validate_probe(probe: &Value, grace: Option<i64>, p: &Path) -> Vec<FieldError> {
     let mut errs = validate_handler(probe, grace, p, true);
-    for key in ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] {
+    for key in [
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
         let v = i64_at(probe, &[key]).unwrap_or(0);
         if v < 0 {
-            errs.push(FieldError::invalid(&p.child(key), v, "must be greater than or equal to 0"));
+            errs.push(FieldError::invalid(
+                &p.child(key),
+                v,
+                "must be greater than or equal to 0",
+            ));
         }
     }
-    if let Some(t) = i64_at(probe, &["terminationGracePeriodSeconds"]) {
-        if t <= 0 {
-            errs.push(FieldError::invalid(&p.child("terminationGracePeriodSeconds"), t, "must be greater than 0"));
-        }
+    if let Some(t) = i64_at(probe, &["terminationGracePeriodSeconds"])
+        && t <= 0
+    {
+        errs.push(FieldError::invalid(
+            &p.child("terminationGracePeriodSeconds"),
+            t,
+            "must be greater than 0",
+        ));
     }
     errs
 }
@@ -530,7 +695,12 @@ fn validate_probes(ctr: &Value, grace: Option<i64>, p: &Path) -> Vec<FieldError>
     if let Some(l) = field(ctr, &["lifecycle"]) {
         for hook in ["postStart", "preStop"] {
             if let Some(h) = field(l, &[hook]) {
-                errs.extend(validate_handler(h, grace, &p.child("lifecycle").child(hook), false));
+                errs.extend(validate_handler(
+                    h,
+                    grace,
+                    &p.child("lifecycle").child(hook),
+                    false,
+                ));
             }
         }
     }
@@ -539,14 +709,22 @@ fn validate_probes(ctr: &Value, grace: Option<i64>, p: &Path) -> Vec<FieldError>
         errs.extend(validate_probe(pr, grace, &pp));
         let st = i64_at(pr, &["successThreshold"]).unwrap_or(0);
         if st != 1 {
-            errs.push(FieldError::invalid(&pp.child("successThreshold"), st, "must be 1"));
+            errs.push(FieldError::invalid(
+                &pp.child("successThreshold"),
+                st,
+                "must be 1",
+            ));
         }
     }
     if let Some(pr) = field(ctr, &["readinessProbe"]) {
         let pp = p.child("readinessProbe");
         errs.extend(validate_probe(pr, grace, &pp));
         if let Some(t) = field(pr, &["terminationGracePeriodSeconds"]) {
-            errs.push(FieldError::invalid(&pp.child("terminationGracePeriodSeconds"), t.clone(), "must not be set for readinessProbes"));
+            errs.push(FieldError::invalid(
+                &pp.child("terminationGracePeriodSeconds"),
+                t.clone(),
+                "must not be set for readinessProbes",
+            ));
         }
     }
     if let Some(pr) = field(ctr, &["startupProbe"]) {
@@ -554,7 +732,11 @@ fn validate_probes(ctr: &Value, grace: Option<i64>, p: &Path) -> Vec<FieldError>
         errs.extend(validate_probe(pr, grace, &pp));
         let st = i64_at(pr, &["successThreshold"]).unwrap_or(0);
         if st != 1 {
-            errs.push(FieldError::invalid(&pp.child("successThreshold"), st, "must be 1"));
+            errs.push(FieldError::invalid(
+                &pp.child("successThreshold"),
+                st,
+                "must be 1",
+            ));
         }
     }
     errs
@@ -568,17 +750,34 @@ fn validate_seccomp_profile(sp: Option<&Value>, p: &Path) -> Vec<FieldError> {
     let t = s(sp, &["type"]);
     match t {
         "Localhost" | "RuntimeDefault" | "Unconfined" => {}
-        "" => errs.push(FieldError::required(&p.child("type"), "type is required when seccompProfile is set")),
-        other => errs.push(FieldError::not_supported(&p.child("type"), other, &["Localhost", "RuntimeDefault", "Unconfined"])),
+        "" => errs.push(FieldError::required(
+            &p.child("type"),
+            "type is required when seccompProfile is set",
+        )),
+        other => errs.push(FieldError::not_supported(
+            &p.child("type"),
+            other,
+            &["Localhost", "RuntimeDefault", "Unconfined"],
+        )),
     }
     let lp = str_at(sp, &["localhostProfile"]);
     if t == "Localhost" {
         match lp {
-            None => errs.push(FieldError::required(&p.child("localhostProfile"), "must be set when seccomp type is Localhost")),
-            Some(l) => errs.extend(validate_local_descending_path(l, &p.child("localhostProfile"))),
+            None => errs.push(FieldError::required(
+                &p.child("localhostProfile"),
+                "must be set when seccomp type is Localhost",
+            )),
+            Some(l) => errs.extend(validate_local_descending_path(
+                l,
+                &p.child("localhostProfile"),
+            )),
         }
     } else if lp.is_some() {
-        errs.push(FieldError::invalid(&p.child("localhostProfile"), sp.clone(), "can only be set when seccomp type is Localhost"));
+        errs.push(FieldError::invalid(
+            &p.child("localhostProfile"),
+            sp.clone(),
+            "can only be set when seccomp type is Localhost",
+        ));
     }
     errs
 }
@@ -590,22 +789,49 @@ fn validate_apparmor_profile(ap: Option<&Value>, p: &Path) -> Vec<FieldError> {
     let lp = str_at(ap, &["localhostProfile"]);
     match s(ap, &["type"]) {
         "Localhost" => match lp {
-            None => vec![FieldError::required(&p.child("localhostProfile"), "must be set when AppArmor type is Localhost")],
-            Some(l) if l.trim() != l => vec![FieldError::invalid(&p.child("localhostProfile"), l, "must not be padded with whitespace")],
-            Some("") => vec![FieldError::required(&p.child("localhostProfile"), "must be set when AppArmor type is Localhost")],
-            Some(l) if l.len() > 4095 => vec![FieldError::too_long(&p.child("localhostProfile"), 4095)],
+            None => vec![FieldError::required(
+                &p.child("localhostProfile"),
+                "must be set when AppArmor type is Localhost",
+            )],
+            Some(l) if l.trim() != l => vec![FieldError::invalid(
+                &p.child("localhostProfile"),
+                l,
+                "must not be padded with whitespace",
+            )],
+            Some("") => vec![FieldError::required(
+                &p.child("localhostProfile"),
+                "must be set when AppArmor type is Localhost",
+            )],
+            Some(l) if l.len() > 4095 => {
+                vec![FieldError::too_long(&p.child("localhostProfile"), 4095)]
+            }
             Some(_) => Vec::new(),
         },
         "RuntimeDefault" | "Unconfined" => match lp {
-            Some(l) => vec![FieldError::invalid(&p.child("localhostProfile"), l, "can only be set when AppArmor type is Localhost")],
+            Some(l) => vec![FieldError::invalid(
+                &p.child("localhostProfile"),
+                l,
+                "can only be set when AppArmor type is Localhost",
+            )],
             None => Vec::new(),
         },
-        "" => vec![FieldError::required(&p.child("type"), "type is required when appArmorProfile is set")],
-        other => vec![FieldError::not_supported(&p.child("type"), other, &["Localhost", "RuntimeDefault", "Unconfined"])],
+        "" => vec![FieldError::required(
+            &p.child("type"),
+            "type is required when appArmorProfile is set",
+        )],
+        other => vec![FieldError::not_supported(
+            &p.child("type"),
+            other,
+            &["Localhost", "RuntimeDefault", "Unconfined"],
+        )],
     }
 }
 
-fn validate_container_security_context(sc: Option<&Value>, host_users: bool, p: &Path) -> Vec<FieldError> {
+fn validate_container_security_context(
+    sc: Option<&Value>,
+    host_users: bool,
+    p: &Path,
+) -> Vec<FieldError> {
     let Some(sc) = sc.filter(|v| !v.is_null()) else {
         return Vec::new();
     };
@@ -619,18 +845,36 @@ fn validate_container_security_context(sc: Option<&Value>, host_users: bool, p: 
     }
     if let Some(pm) = str_at(sc, &["procMount"]) {
         if pm != "Default" && pm != "Unmasked" {
-            errs.push(FieldError::not_supported(&p.child("procMount"), pm, &["Default", "Unmasked"]));
+            errs.push(FieldError::not_supported(
+                &p.child("procMount"),
+                pm,
+                &["Default", "Unmasked"],
+            ));
         }
         if host_users && pm == "Unmasked" {
-            errs.push(FieldError::invalid(&p.child("procMount"), pm, "`hostUsers` must be false to use `Unmasked`"));
+            errs.push(FieldError::invalid(
+                &p.child("procMount"),
+                pm,
+                "`hostUsers` must be false to use `Unmasked`",
+            ));
         }
     }
-    errs.extend(validate_seccomp_profile(get(sc, &["seccompProfile"]), &p.child("seccompProfile")));
+    errs.extend(validate_seccomp_profile(
+        get(sc, &["seccompProfile"]),
+        &p.child("seccompProfile"),
+    ));
     if bool_at(sc, &["allowPrivilegeEscalation"]) == Some(false) {
         if bool_at(sc, &["privileged"]) == Some(true) {
-            errs.push(FieldError::invalid(p, sc.clone(), "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"));
+            errs.push(FieldError::invalid(
+                p,
+                sc.clone(),
+                "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+            ));
         }
-        if arr_at(sc, &["capabilities", "add"]).iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN")) {
+        if arr_at(sc, &["capabilities", "add"])
+            .iter()
+            .any(|c| c.as_str() == Some("CAP_SYS_ADMIN"))
+        {
             errs.push(FieldError::invalid(
                 p,
                 sc.clone(),
@@ -638,7 +882,10 @@ fn validate_container_security_context(sc: Option<&Value>, host_users: bool, p: 
             ));
         }
     }
-    errs.extend(validate_apparmor_profile(get(sc, &["appArmorProfile"]), &p.child("appArmorProfile")));
+    errs.extend(validate_apparmor_profile(
+        get(sc, &["appArmorProfile"]),
+        &p.child("appArmorProfile"),
+    ));
     errs
 }
 
@@ -660,10 +907,18 @@ fn validate_resize_policy(ctr: &Value, restart_policy: &str, p: &Path) -> Vec<Fi
         match rp {
             "NotRequired" | "RestartContainer" => {}
             "" => errs.push(FieldError::required(p, "")),
-            other => errs.push(FieldError::not_supported(p, other, &["NotRequired", "RestartContainer"])),
+            other => errs.push(FieldError::not_supported(
+                p,
+                other,
+                &["NotRequired", "RestartContainer"],
+            )),
         }
         if restart_policy == "Never" && rp != "NotRequired" {
-            errs.push(FieldError::invalid(p, rp, "must be 'NotRequired' when `restartPolicy` is 'Never'"));
+            errs.push(FieldError::invalid(
+                p,
+                rp,
+                "must be 'NotRequired' when `restartPolicy` is 'Never'",
+            ));
         }
     }
     errs
@@ -691,26 +946,59 @@ fn validate_container_common(ctr: &Value, ctx: &PodCtx, p: &Path) -> Vec<FieldEr
     }
     match s(ctr, &["terminationMessagePolicy"]) {
         "File" | "FallbackToLogsOnError" => {}
-        "" => errs.push(FieldError::required(&p.child("terminationMessagePolicy"), "")),
+        "" => errs.push(FieldError::required(
+            &p.child("terminationMessagePolicy"),
+            "",
+        )),
         other => errs.push(FieldError::not_supported(
             &p.child("terminationMessagePolicy"),
             other,
             &["File", "FallbackToLogsOnError"],
         )),
     }
-    errs.extend(validate_container_ports(arr_at(ctr, &["ports"]), &p.child("ports")));
+    errs.extend(validate_container_ports(
+        arr_at(ctr, &["ports"]),
+        &p.child("ports"),
+    ));
     errs.extend(validate_env(arr_at(ctr, &["env"]), &p.child("env")));
-    errs.extend(validate_env_from(arr_at(ctr, &["envFrom"]), &p.child("envFrom")));
-    errs.extend(validate_volume_mounts(ctr, ctx.volumes, &p.child("volumeMounts")));
-    errs.extend(validate_volume_devices(ctr, ctx.volumes, &p.child("volumeDevices")));
+    errs.extend(validate_env_from(
+        arr_at(ctr, &["envFrom"]),
+        &p.child("envFrom"),
+    ));
+    errs.extend(validate_volume_mounts(
+        ctr,
+        ctx.volumes,
+        &p.child("volumeMounts"),
+    ));
+    errs.extend(validate_volume_devices(
+        ctr,
+        ctx.volumes,
+        &p.child("volumeDevices"),
+    ));
     match s(ctr, &["imagePullPolicy"]) {
         "Always" | "IfNotPresent" | "Never" => {}
         "" => errs.push(FieldError::required(&p.child("imagePullPolicy"), "")),
-        other => errs.push(FieldError::not_supported(&p.child("imagePullPolicy"), other, PULL_POLICIES)),
+        other => errs.push(FieldError::not_supported(
+            &p.child("imagePullPolicy"),
+            other,
+            PULL_POLICIES,
+        )),
     }
-    errs.extend(validate_container_resources(get(ctr, &["resources"]), &ctx.claim_names, &p.child("resources")));
-    errs.extend(validate_resize_policy(ctr, ctx.restart_policy, &p.child("resizePolicy")));
-    errs.extend(validate_container_security_context(get(ctr, &["securityContext"]), ctx.host_users, &p.child("securityContext")));
+    errs.extend(validate_container_resources(
+        get(ctr, &["resources"]),
+        &ctx.claim_names,
+        &p.child("resources"),
+    ));
+    errs.extend(validate_resize_policy(
+        ctr,
+        ctx.restart_policy,
+        &p.child("resizePolicy"),
+    ));
+    errs.extend(validate_container_security_context(
+        get(ctr, &["securityContext"]),
+        ctx.host_users,
+        &p.child("securityContext"),
+    ));
     errs
 }
 
@@ -725,7 +1013,13 @@ fn check_host_port_conflicts(containers: &[Value], p: &Path, offset: usize) -> V
             }
             let key = format!("{}/{}/{}", s(port, &["protocol"]), s(port, &["hostIP"]), hp);
             if seen.contains(&key) {
-                errs.push(FieldError::duplicate(&p.index(ci + offset).child("ports").index(pi).child("hostPort"), key));
+                errs.push(FieldError::duplicate(
+                    &p.index(ci + offset)
+                        .child("ports")
+                        .index(pi)
+                        .child("hostPort"),
+                    key,
+                ));
             } else {
                 seen.push(key);
             }
@@ -734,7 +1028,12 @@ fn check_host_port_conflicts(containers: &[Value], p: &Path, offset: usize) -> V
     errs
 }
 
-fn validate_containers(spec: &Value, ctx: &PodCtx, grace: Option<i64>, p: &Path) -> Vec<FieldError> {
+fn validate_containers(
+    spec: &Value,
+    ctx: &PodCtx,
+    grace: Option<i64>,
+    p: &Path,
+) -> Vec<FieldError> {
     let containers = arr_at(spec, &["containers"]);
     if containers.is_empty() {
         return vec![FieldError::required(p, "")];
@@ -752,16 +1051,27 @@ fn validate_containers(spec: &Value, ctx: &PodCtx, grace: Option<i64>, p: &Path)
         }
         errs.extend(validate_probes(ctr, grace, &cp));
         if field(ctr, &["restartPolicy"]).is_some() {
-            errs.push(FieldError::forbidden(&cp.child("restartPolicy"), "may not be set for non-init containers"));
+            errs.push(FieldError::forbidden(
+                &cp.child("restartPolicy"),
+                "may not be set for non-init containers",
+            ));
         }
     }
     errs.extend(check_host_port_conflicts(containers, p, 0));
     errs
 }
 
-fn validate_init_containers(spec: &Value, ctx: &PodCtx, grace: Option<i64>, p: &Path) -> Vec<FieldError> {
+fn validate_init_containers(
+    spec: &Value,
+    ctx: &PodCtx,
+    grace: Option<i64>,
+    p: &Path,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    let mut names: Vec<&str> = arr_at(spec, &["containers"]).iter().map(|c| s(c, &["name"])).collect();
+    let mut names: Vec<&str> = arr_at(spec, &["containers"])
+        .iter()
+        .map(|c| s(c, &["name"]))
+        .collect();
     for (i, ctr) in arr_at(spec, &["initContainers"]).iter().enumerate() {
         let cp = p.index(i);
         errs.extend(validate_container_common(ctr, ctx, &cp));
@@ -770,7 +1080,11 @@ fn validate_init_containers(spec: &Value, ctx: &PodCtx, grace: Option<i64>, p: &
             if rp == "Always" {
                 restart_always = true;
             } else {
-                errs.push(FieldError::not_supported(&cp.child("restartPolicy"), rp, &["Always"]));
+                errs.push(FieldError::not_supported(
+                    &cp.child("restartPolicy"),
+                    rp,
+                    &["Always"],
+                ));
             }
         }
         let name = s(ctr, &["name"]);
@@ -783,9 +1097,17 @@ fn validate_init_containers(spec: &Value, ctx: &PodCtx, grace: Option<i64>, p: &
         if restart_always {
             errs.extend(validate_probes(ctr, grace, &cp));
         } else {
-            for key in ["lifecycle", "livenessProbe", "readinessProbe", "startupProbe"] {
+            for key in [
+                "lifecycle",
+                "livenessProbe",
+                "readinessProbe",
+                "startupProbe",
+            ] {
                 if field(ctr, &[key]).is_some() {
-                    errs.push(FieldError::forbidden(&cp.child(key), "may not be set for init containers without restartPolicy=Always"));
+                    errs.push(FieldError::forbidden(
+                        &cp.child(key),
+                        "may not be set for init containers without restartPolicy=Always",
+                    ));
                 }
             }
         }
@@ -832,17 +1154,25 @@ fn validate_ephemeral_containers(spec: &Value, ctx: &PodCtx, p: &Path) -> Vec<Fi
         }
         let target = s(ec, &["targetContainerName"]);
         if !target.is_empty() && !others.contains(&target) {
-            errs.push(FieldError::not_found(&ip.child("targetContainerName"), target));
+            errs.push(FieldError::not_found(
+                &ip.child("targetContainerName"),
+                target,
+            ));
         }
         if let Some(m) = ec.as_object() {
             let mut keys: Vec<&String> = m
                 .iter()
-                .filter(|(k, v)| !EPHEMERAL_ALLOWED.contains(&k.as_str()) && !super::json::is_zero(v))
+                .filter(|(k, v)| {
+                    !EPHEMERAL_ALLOWED.contains(&k.as_str()) && !super::json::is_zero(v)
+                })
                 .map(|(k, _)| k)
                 .collect();
             keys.sort();
             for k in keys {
-                errs.push(FieldError::forbidden(&ip.child(k), "cannot be set for an Ephemeral Container"));
+                errs.push(FieldError::forbidden(
+                    &ip.child(k),
+                    "cannot be set for an Ephemeral Container",
+                ));
             }
         }
         for (j, vm) in arr_at(ec, &["volumeMounts"]).iter().enumerate() {
@@ -862,7 +1192,11 @@ fn validate_ephemeral_containers(spec: &Value, ctx: &PodCtx, p: &Path) -> Vec<Fi
 fn validate_taint_effect(effect: &str, p: &Path) -> Vec<FieldError> {
     match effect {
         "NoSchedule" | "PreferNoSchedule" | "NoExecute" => Vec::new(),
-        other => vec![FieldError::not_supported(p, other, &["NoSchedule", "PreferNoSchedule", "NoExecute"])],
+        other => vec![FieldError::not_supported(
+            p,
+            other,
+            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+        )],
     }
 }
 
@@ -885,21 +1219,37 @@ pub(crate) fn validate_tolerations(tolerations: &[Value], p: &Path) -> Vec<Field
             ));
         }
         if field(t, &["tolerationSeconds"]).is_some() && effect != "NoExecute" {
-            errs.push(FieldError::invalid(&ip.child("effect"), effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+            errs.push(FieldError::invalid(
+                &ip.child("effect"),
+                effect,
+                "effect must be 'NoExecute' when `tolerationSeconds` is set",
+            ));
         }
         match op {
             "Equal" | "" => {
                 let msgs = is_valid_label_value(value);
                 if !msgs.is_empty() {
-                    errs.push(FieldError::invalid(&ip.child("operator"), value, msgs.join(";")));
+                    errs.push(FieldError::invalid(
+                        &ip.child("operator"),
+                        value,
+                        msgs.join(";"),
+                    ));
                 }
             }
             "Exists" => {
                 if !value.is_empty() {
-                    errs.push(FieldError::invalid(&ip.child("operator"), value, "value must be empty when `operator` is 'Exists'"));
+                    errs.push(FieldError::invalid(
+                        &ip.child("operator"),
+                        value,
+                        "value must be empty when `operator` is 'Exists'",
+                    ));
                 }
             }
-            other => errs.push(FieldError::not_supported(&ip.child("operator"), other, &["Equal", "Exists"])),
+            other => errs.push(FieldError::not_supported(
+                &ip.child("operator"),
+                other,
+                &["Equal", "Exists"],
+            )),
         }
         if !effect.is_empty() {
             errs.extend(validate_taint_effect(effect, &ip.child("effect")));
@@ -914,20 +1264,33 @@ fn validate_node_selector_requirement(rq: &Value, p: &Path, check_values: bool) 
     match s(rq, &["operator"]) {
         "In" | "NotIn" => {
             if values.is_empty() {
-                errs.push(FieldError::required(&p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
+                errs.push(FieldError::required(
+                    &p.child("values"),
+                    "must be specified when `operator` is 'In' or 'NotIn'",
+                ));
             }
         }
         "Exists" | "DoesNotExist" => {
             if !values.is_empty() {
-                errs.push(FieldError::forbidden(&p.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+                errs.push(FieldError::forbidden(
+                    &p.child("values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                ));
             }
         }
         "Gt" | "Lt" => {
             if values.len() != 1 {
-                errs.push(FieldError::required(&p.child("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+                errs.push(FieldError::required(
+                    &p.child("values"),
+                    "must be specified single value when `operator` is 'Lt' or 'Gt'",
+                ));
             }
         }
-        other => errs.push(FieldError::invalid(&p.child("operator"), other, "not a valid selector operator")),
+        other => errs.push(FieldError::invalid(
+            &p.child("operator"),
+            other,
+            "not a valid selector operator",
+        )),
     }
     errs.extend(validate_label_name(s(rq, &["key"]), &p.child("key")));
     if check_values {
@@ -944,7 +1307,11 @@ fn validate_node_selector_requirement(rq: &Value, p: &Path, check_values: bool) 
 fn validate_node_selector_term(term: &Value, p: &Path, check_values: bool) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for (j, rq) in arr_at(term, &["matchExpressions"]).iter().enumerate() {
-        errs.extend(validate_node_selector_requirement(rq, &p.child("matchExpressions").index(j), check_values));
+        errs.extend(validate_node_selector_requirement(
+            rq,
+            &p.child("matchExpressions").index(j),
+            check_values,
+        ));
     }
     for (j, rq) in arr_at(term, &["matchFields"]).iter().enumerate() {
         let fp = p.child("matchFields").index(j);
@@ -958,11 +1325,19 @@ fn validate_node_selector_term(term: &Value, p: &Path, check_values: bool) -> Ve
                     ));
                 }
             }
-            other => errs.push(FieldError::invalid(&fp.child("operator"), other, "not a valid selector operator")),
+            other => errs.push(FieldError::invalid(
+                &fp.child("operator"),
+                other,
+                "not a valid selector operator",
+            )),
         }
         let key = s(rq, &["key"]);
         if key != "metadata.name" {
-            errs.push(FieldError::invalid(&fp.child("key"), key, "not a valid field selector key"));
+            errs.push(FieldError::invalid(
+                &fp.child("key"),
+                key,
+                "not a valid field selector key",
+            ));
         } else {
             for (i, v) in values.iter().enumerate() {
                 let v = v.as_str().unwrap_or("");
@@ -980,14 +1355,25 @@ pub(crate) fn validate_node_selector(ns: &Value, p: &Path) -> Vec<FieldError> {
     let terms = arr_at(ns, &["nodeSelectorTerms"]);
     let tp = p.child("nodeSelectorTerms");
     if terms.is_empty() {
-        return vec![FieldError::required(&tp, "must have at least one node selector term")];
+        return vec![FieldError::required(
+            &tp,
+            "must have at least one node selector term",
+        )];
     }
-    terms.iter().enumerate().flat_map(|(i, t)| validate_node_selector_term(t, &tp.index(i), true)).collect()
+    terms
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| validate_node_selector_term(t, &tp.index(i), true))
+        .collect()
 }
 
 fn validate_pod_affinity_term(term: &Value, p: &Path) -> Vec<FieldError> {
-    let mut errs = validate_label_selector(get(term, &["labelSelector"]), &p.child("labelSelector"));
-    errs.extend(validate_label_selector(get(term, &["namespaceSelector"]), &p.child("namespaceSelector")));
+    let mut errs =
+        validate_label_selector(get(term, &["labelSelector"]), &p.child("labelSelector"));
+    errs.extend(validate_label_selector(
+        get(term, &["namespaceSelector"]),
+        &p.child("namespaceSelector"),
+    ));
     for ns in arr_at(term, &["namespaces"]) {
         let ns = ns.as_str().unwrap_or("");
         for m in is_dns1123_label(ns) {
@@ -1001,16 +1387,25 @@ fn validate_pod_affinity_term(term: &Value, p: &Path) -> Vec<FieldError> {
             continue;
         }
         if !has_selector {
-            errs.push(FieldError::forbidden(&p.child(key), "must not be specified when labelSelector is not set"));
+            errs.push(FieldError::forbidden(
+                &p.child(key),
+                "must not be specified when labelSelector is not set",
+            ));
             continue;
         }
         for (i, k) in keys.iter().enumerate() {
-            errs.extend(validate_label_name(k.as_str().unwrap_or(""), &p.child(key).index(i)));
+            errs.extend(validate_label_name(
+                k.as_str().unwrap_or(""),
+                &p.child(key).index(i),
+            ));
         }
     }
     let topology = s(term, &["topologyKey"]);
     if topology.is_empty() {
-        errs.push(FieldError::required(&p.child("topologyKey"), "can not be empty"));
+        errs.push(FieldError::required(
+            &p.child("topologyKey"),
+            "can not be empty",
+        ));
     }
     errs.extend(validate_label_name(topology, &p.child("topologyKey")));
     errs
@@ -1021,13 +1416,23 @@ fn validate_affinity(aff: &Value, p: &Path) -> Vec<FieldError> {
     if let Some(na) = field(aff, &["nodeAffinity"]) {
         let np = p.child("nodeAffinity");
         if let Some(req) = field(na, &["requiredDuringSchedulingIgnoredDuringExecution"]) {
-            errs.extend(validate_node_selector(req, &np.child("requiredDuringSchedulingIgnoredDuringExecution")));
+            errs.extend(validate_node_selector(
+                req,
+                &np.child("requiredDuringSchedulingIgnoredDuringExecution"),
+            ));
         }
         let pp = np.child("preferredDuringSchedulingIgnoredDuringExecution");
-        for (i, t) in arr_at(na, &["preferredDuringSchedulingIgnoredDuringExecution"]).iter().enumerate() {
+        for (i, t) in arr_at(na, &["preferredDuringSchedulingIgnoredDuringExecution"])
+            .iter()
+            .enumerate()
+        {
             let w = i64_at(t, &["weight"]).unwrap_or(0);
             if !(1..=100).contains(&w) {
-                errs.push(FieldError::invalid(&pp.index(i).child("weight"), w, "must be in the range 1-100"));
+                errs.push(FieldError::invalid(
+                    &pp.index(i).child("weight"),
+                    w,
+                    "must be in the range 1-100",
+                ));
             }
             errs.extend(validate_node_selector_term(
                 get(t, &["preference"]).unwrap_or(&Value::Null),
@@ -1042,14 +1447,24 @@ fn validate_affinity(aff: &Value, p: &Path) -> Vec<FieldError> {
         };
         let kp = p.child(kind);
         let rp = kp.child("requiredDuringSchedulingIgnoredDuringExecution");
-        for (i, t) in arr_at(pa, &["requiredDuringSchedulingIgnoredDuringExecution"]).iter().enumerate() {
+        for (i, t) in arr_at(pa, &["requiredDuringSchedulingIgnoredDuringExecution"])
+            .iter()
+            .enumerate()
+        {
             errs.extend(validate_pod_affinity_term(t, &rp.index(i)));
         }
         let pp = kp.child("preferredDuringSchedulingIgnoredDuringExecution");
-        for (i, t) in arr_at(pa, &["preferredDuringSchedulingIgnoredDuringExecution"]).iter().enumerate() {
+        for (i, t) in arr_at(pa, &["preferredDuringSchedulingIgnoredDuringExecution"])
+            .iter()
+            .enumerate()
+        {
             let w = i64_at(t, &["weight"]).unwrap_or(0);
             if !(1..=100).contains(&w) {
-                errs.push(FieldError::invalid(&pp.index(i).child("weight"), w, "must be in the range 1-100"));
+                errs.push(FieldError::invalid(
+                    &pp.index(i).child("weight"),
+                    w,
+                    "must be in the range 1-100",
+                ));
             }
             errs.extend(validate_pod_affinity_term(
                 get(t, &["podAffinityTerm"]).unwrap_or(&Value::Null),
@@ -1065,12 +1480,17 @@ fn validate_dns_config(spec: &Value, p: &Path) -> Vec<FieldError> {
     let cfg = field(spec, &["dnsConfig"]);
     if s(spec, &["dnsPolicy"]) == "None" {
         match cfg {
-            None => return vec![FieldError::required(p, "must provide `dnsConfig` when `dnsPolicy` is None")],
+            None => {
+                return vec![FieldError::required(
+                    p,
+                    "must provide `dnsConfig` when `dnsPolicy` is None",
+                )];
+            }
             Some(c) if arr_at(c, &["nameservers"]).is_empty() => {
                 return vec![FieldError::required(
                     &p.child("nameservers"),
                     "must provide at least one DNS nameserver when `dnsPolicy` is None",
-                )]
+                )];
             }
             _ => {}
         }
@@ -1080,14 +1500,25 @@ fn validate_dns_config(spec: &Value, p: &Path) -> Vec<FieldError> {
     };
     let ns = arr_at(cfg, &["nameservers"]);
     if ns.len() > 3 {
-        errs.push(FieldError::invalid(&p.child("nameservers"), Value::Array(ns.to_vec()), "must not have more than 3 nameservers"));
+        errs.push(FieldError::invalid(
+            &p.child("nameservers"),
+            Value::Array(ns.to_vec()),
+            "must not have more than 3 nameservers",
+        ));
     }
     for (i, n) in ns.iter().enumerate() {
-        errs.extend(is_valid_ip(&p.child("nameservers").index(i), n.as_str().unwrap_or("")));
+        errs.extend(is_valid_ip(
+            &p.child("nameservers").index(i),
+            n.as_str().unwrap_or(""),
+        ));
     }
     let searches = arr_at(cfg, &["searches"]);
     if searches.len() > 32 {
-        errs.push(FieldError::invalid(&p.child("searches"), Value::Array(searches.to_vec()), "must not have more than 32 search paths"));
+        errs.push(FieldError::invalid(
+            &p.child("searches"),
+            Value::Array(searches.to_vec()),
+            "must not have more than 32 search paths",
+        ));
     }
     let joined: Vec<&str> = searches.iter().map(|x| x.as_str().unwrap_or("")).collect();
     if joined.join(" ").len() > 2048 {
@@ -1102,13 +1533,20 @@ fn validate_dns_config(spec: &Value, p: &Path) -> Vec<FieldError> {
         if *search != "." {
             let trimmed = search.strip_suffix('.').unwrap_or(search);
             for m in is_dns1123_subdomain_with_underscore(trimmed) {
-                errs.push(FieldError::invalid(&p.child("searches").index(i), trimmed, m));
+                errs.push(FieldError::invalid(
+                    &p.child("searches").index(i),
+                    trimmed,
+                    m,
+                ));
             }
         }
     }
     for (i, o) in arr_at(cfg, &["options"]).iter().enumerate() {
         if s(o, &["name"]).is_empty() {
-            errs.push(FieldError::required(&p.child("options").index(i), "must not be empty"));
+            errs.push(FieldError::required(
+                &p.child("options").index(i),
+                "must not be empty",
+            ));
         }
     }
     errs
@@ -1120,39 +1558,70 @@ fn validate_topology_spread(constraints: &[Value], p: &Path) -> Vec<FieldError> 
         let cp = p.index(i);
         let skew = i64_at(c, &["maxSkew"]).unwrap_or(0);
         if skew <= 0 {
-            errs.push(FieldError::invalid(&cp.child("maxSkew"), skew, "must be greater than zero"));
+            errs.push(FieldError::invalid(
+                &cp.child("maxSkew"),
+                skew,
+                "must be greater than zero",
+            ));
         }
         let key = s(c, &["topologyKey"]);
         if key.is_empty() {
-            errs.push(FieldError::required(&cp.child("topologyKey"), "can not be empty"));
+            errs.push(FieldError::required(
+                &cp.child("topologyKey"),
+                "can not be empty",
+            ));
         }
         let when = s(c, &["whenUnsatisfiable"]);
         if when != "DoNotSchedule" && when != "ScheduleAnyway" {
-            errs.push(FieldError::not_supported(&cp.child("whenUnsatisfiable"), when, &["DoNotSchedule", "ScheduleAnyway"]));
+            errs.push(FieldError::not_supported(
+                &cp.child("whenUnsatisfiable"),
+                when,
+                &["DoNotSchedule", "ScheduleAnyway"],
+            ));
         }
-        if constraints[i + 1..].iter().any(|o| s(o, &["topologyKey"]) == key && s(o, &["whenUnsatisfiable"]) == when) {
-            errs.push(FieldError::duplicate(&cp.child("{topologyKey, whenUnsatisfiable}"), format!("{{{key}, {when}}}")));
+        if constraints[i + 1..]
+            .iter()
+            .any(|o| s(o, &["topologyKey"]) == key && s(o, &["whenUnsatisfiable"]) == when)
+        {
+            errs.push(FieldError::duplicate(
+                &cp.child("{topologyKey, whenUnsatisfiable}"),
+                format!("{{{key}, {when}}}"),
+            ));
         }
         if let Some(md) = i64_at(c, &["minDomains"]) {
             if md <= 0 {
-                errs.push(FieldError::invalid(&cp.child("minDomains"), md, "must be greater than zero"));
+                errs.push(FieldError::invalid(
+                    &cp.child("minDomains"),
+                    md,
+                    "must be greater than zero",
+                ));
             }
             if when != "DoNotSchedule" {
                 errs.push(FieldError::invalid(
                     &cp.child("minDomains"),
                     md,
-                    format!("can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {when}"),
+                    format!(
+                        "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {when}"
+                    ),
                 ));
             }
         }
         for key in ["nodeAffinityPolicy", "nodeTaintsPolicy"] {
-            if let Some(pol) = str_at(c, &[key]) {
-                if pol != "Honor" && pol != "Ignore" {
-                    errs.push(FieldError::not_supported(&cp.child(key), pol, &["Honor", "Ignore"]));
-                }
+            if let Some(pol) = str_at(c, &[key])
+                && pol != "Honor"
+                && pol != "Ignore"
+            {
+                errs.push(FieldError::not_supported(
+                    &cp.child(key),
+                    pol,
+                    &["Honor", "Ignore"],
+                ));
             }
         }
-        errs.extend(validate_label_selector(get(c, &["labelSelector"]), &cp.child("labelSelector")));
+        errs.extend(validate_label_selector(
+            get(c, &["labelSelector"]),
+            &cp.child("labelSelector"),
+        ));
     }
     errs
 }
@@ -1172,11 +1641,21 @@ fn validate_pod_security_context(spec: &Value, p: &Path) -> Vec<FieldError> {
     for (i, g) in arr_at(sc, &["supplementalGroups"]).iter().enumerate() {
         let g = as_i64(g).unwrap_or(-1);
         for m in is_valid_user_id(g) {
-            errs.push(FieldError::invalid(&p.child("supplementalGroups").index(i), g, m));
+            errs.push(FieldError::invalid(
+                &p.child("supplementalGroups").index(i),
+                g,
+                m,
+            ));
         }
     }
-    if bool_at(spec, &["shareProcessNamespace"]) == Some(true) && bool_at(spec, &["hostPID"]) == Some(true) {
-        errs.push(FieldError::invalid(&p.child("shareProcessNamespace"), true, "ShareProcessNamespace and HostPID cannot both be enabled"));
+    if bool_at(spec, &["shareProcessNamespace"]) == Some(true)
+        && bool_at(spec, &["hostPID"]) == Some(true)
+    {
+        errs.push(FieldError::invalid(
+            &p.child("shareProcessNamespace"),
+            true,
+            "ShareProcessNamespace and HostPID cannot both be enabled",
+        ));
     }
     let mut sysctl_names: Vec<&str> = Vec::new();
     for (i, sy) in arr_at(sc, &["sysctls"]).iter().enumerate() {
@@ -1195,22 +1674,43 @@ fn validate_pod_security_context(spec: &Value, p: &Path) -> Vec<FieldError> {
         }
         sysctl_names.push(name);
     }
-    if let Some(pol) = str_at(sc, &["fsGroupChangePolicy"]) {
-        if pol != "Always" && pol != "OnRootMismatch" {
-            errs.push(FieldError::not_supported(&p.child("fsGroupChangePolicy"), pol, &["Always", "OnRootMismatch"]));
-        }
+    if let Some(pol) = str_at(sc, &["fsGroupChangePolicy"])
+        && pol != "Always"
+        && pol != "OnRootMismatch"
+    {
+        errs.push(FieldError::not_supported(
+            &p.child("fsGroupChangePolicy"),
+            pol,
+            &["Always", "OnRootMismatch"],
+        ));
     }
-    errs.extend(validate_seccomp_profile(get(sc, &["seccompProfile"]), &p.child("seccompProfile")));
-    errs.extend(validate_apparmor_profile(get(sc, &["appArmorProfile"]), &p.child("appArmorProfile")));
-    if let Some(pol) = str_at(sc, &["supplementalGroupsPolicy"]) {
-        if pol != "Merge" && pol != "Strict" {
-            errs.push(FieldError::not_supported(&p.child("supplementalGroupsPolicy"), pol, &["Merge", "Strict"]));
-        }
+    errs.extend(validate_seccomp_profile(
+        get(sc, &["seccompProfile"]),
+        &p.child("seccompProfile"),
+    ));
+    errs.extend(validate_apparmor_profile(
+        get(sc, &["appArmorProfile"]),
+        &p.child("appArmorProfile"),
+    ));
+    if let Some(pol) = str_at(sc, &["supplementalGroupsPolicy"])
+        && pol != "Merge"
+        && pol != "Strict"
+    {
+        errs.push(FieldError::not_supported(
+            &p.child("supplementalGroupsPolicy"),
+            pol,
+            &["Merge", "Strict"],
+        ));
     }
-    if let Some(pol) = str_at(sc, &["seLinuxChangePolicy"]) {
-        if pol != "MountOption" && pol != "Recursive" {
-            errs.push(FieldError::not_supported(&p.child("seLinuxChangePolicy"), pol, &["MountOption", "Recursive"]));
-        }
+    if let Some(pol) = str_at(sc, &["seLinuxChangePolicy"])
+        && pol != "MountOption"
+        && pol != "Recursive"
+    {
+        errs.push(FieldError::not_supported(
+            &p.child("seLinuxChangePolicy"),
+            pol,
+            &["MountOption", "Recursive"],
+        ));
     }
     errs
 }
@@ -1224,23 +1724,40 @@ fn is_valid_sysctl_name(name: &str) -> bool {
         !b.is_empty()
             && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
             && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'_')
     })
 }
 
 /// `ValidatePodSpec`.
-pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, opts: PodOpts) -> Vec<FieldError> {
+pub(crate) fn validate_pod_spec(
+    spec: &Value,
+    pod_name: Option<&str>,
+    p: &Path,
+    opts: PodOpts,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let grace = i64_at(spec, &["terminationGracePeriodSeconds"]);
     if field(spec, &["terminationGracePeriodSeconds"]).is_none() {
-        errs.push(FieldError::required(&p.child("terminationGracePeriodSeconds"), ""));
+        errs.push(FieldError::required(
+            &p.child("terminationGracePeriodSeconds"),
+            "",
+        ));
     }
     let host_users = bool_at(spec, &["hostUsers"]) != Some(false);
-    let (volumes, verrs) = validate_volumes(arr_at(spec, &["volumes"]), pod_name, opts.resource_is_pod, &p.child("volumes"));
+    let (volumes, verrs) = validate_volumes(
+        arr_at(spec, &["volumes"]),
+        pod_name,
+        opts.resource_is_pod,
+        &p.child("volumes"),
+    );
     errs.extend(verrs);
     let claims = arr_at(spec, &["resourceClaims"]);
-    let claim_names: Vec<String> =
-        claims.iter().map(|c| s(c, &["name"]).to_string()).filter(|n| !n.is_empty()).collect();
+    let claim_names: Vec<String> = claims
+        .iter()
+        .map(|c| s(c, &["name"]).to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
     let mut seen_claims: Vec<&str> = Vec::new();
     for (i, c) in claims.iter().enumerate() {
         let cp = p.child("resourceClaims").index(i);
@@ -1255,19 +1772,45 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
             }
             seen_claims.push(name);
         }
-        let (rc, tpl) = (field(c, &["resourceClaimName"]), field(c, &["resourceClaimTemplateName"]));
+        let (rc, tpl) = (
+            field(c, &["resourceClaimName"]),
+            field(c, &["resourceClaimTemplateName"]),
+        );
         if rc.is_some() && tpl.is_some() {
             errs.push(FieldError::invalid(&cp, c.clone(), "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified"));
         }
         if rc.is_none() && tpl.is_none() {
-            errs.push(FieldError::invalid(&cp, c.clone(), "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`"));
+            errs.push(FieldError::invalid(
+                &cp,
+                c.clone(),
+                "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`",
+            ));
         }
     }
     let restart_policy = s(spec, &["restartPolicy"]);
-    let ctx = PodCtx { volumes: &volumes, claim_names, restart_policy, host_users };
-    errs.extend(validate_containers(spec, &ctx, grace, &p.child("containers")));
-    errs.extend(validate_init_containers(spec, &ctx, grace, &p.child("initContainers")));
-    errs.extend(validate_ephemeral_containers(spec, &ctx, &p.child("ephemeralContainers")));
+    let ctx = PodCtx {
+        volumes: &volumes,
+        claim_names,
+        restart_policy,
+        host_users,
+    };
+    errs.extend(validate_containers(
+        spec,
+        &ctx,
+        grace,
+        &p.child("containers"),
+    ));
+    errs.extend(validate_init_containers(
+        spec,
+        &ctx,
+        grace,
+        &p.child("initContainers"),
+    ));
+    errs.extend(validate_ephemeral_containers(
+        spec,
+        &ctx,
+        &p.child("ephemeralContainers"),
+    ));
     if bool_at(spec, &["hostNetwork"]) == Some(true) {
         for (i, ctr) in arr_at(spec, &["containers"]).iter().enumerate() {
             for (j, port) in arr_at(ctr, &["ports"]).iter().enumerate() {
@@ -1275,7 +1818,11 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
                 let cp = i64_at(port, &["containerPort"]).unwrap_or(0);
                 if (opts.resource_is_pod || hp != 0) && hp != cp {
                     errs.push(FieldError::invalid(
-                        &p.child("containers").index(i).child("ports").index(j).child("hostPort"),
+                        &p.child("containers")
+                            .index(i)
+                            .child("ports")
+                            .index(j)
+                            .child("hostPort"),
                         hp,
                         "must match `containerPort` when `hostNetwork` is true",
                     ));
@@ -1286,7 +1833,11 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
     match restart_policy {
         "Always" | "OnFailure" | "Never" => {}
         "" => errs.push(FieldError::required(&p.child("restartPolicy"), "")),
-        other => errs.push(FieldError::not_supported(&p.child("restartPolicy"), other, &["Always", "OnFailure", "Never"])),
+        other => errs.push(FieldError::not_supported(
+            &p.child("restartPolicy"),
+            other,
+            &["Always", "OnFailure", "Never"],
+        )),
     }
     match s(spec, &["dnsPolicy"]) {
         "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None" => {}
@@ -1297,11 +1848,24 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
             &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
         )),
     }
-    errs.extend(validate_labels(get(spec, &["nodeSelector"]), &p.child("nodeSelector")));
-    errs.extend(validate_pod_security_context(spec, &p.child("securityContext")));
+    errs.extend(validate_labels(
+        get(spec, &["nodeSelector"]),
+        &p.child("nodeSelector"),
+    ));
+    errs.extend(validate_pod_security_context(
+        spec,
+        &p.child("securityContext"),
+    ));
     for (i, ps) in arr_at(spec, &["imagePullSecrets"]).iter().enumerate() {
-        if ps.as_object().is_some_and(|m| m.keys().any(|k| k != "name")) {
-            errs.push(FieldError::invalid(&p.child("imagePullSecrets").index(i), ps.clone(), "only name may be set"));
+        if ps
+            .as_object()
+            .is_some_and(|m| m.keys().any(|k| k != "name"))
+        {
+            errs.push(FieldError::invalid(
+                &p.child("imagePullSecrets").index(i),
+                ps.clone(),
+                "only name may be set",
+            ));
         }
     }
     if let Some(aff) = field(spec, &["affinity"]) {
@@ -1311,25 +1875,46 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
     for (i, g) in arr_at(spec, &["readinessGates"]).iter().enumerate() {
         let ct = s(g, &["conditionType"]);
         for m in is_qualified_name(ct) {
-            errs.push(FieldError::invalid(&p.child("readinessGates").index(i).child("conditionType"), ct, m));
+            errs.push(FieldError::invalid(
+                &p.child("readinessGates").index(i).child("conditionType"),
+                ct,
+                m,
+            ));
         }
     }
     let mut gates: Vec<&str> = Vec::new();
     for (i, g) in arr_at(spec, &["schedulingGates"]).iter().enumerate() {
         let name = s(g, &["name"]);
         for m in is_qualified_name(name) {
-            errs.push(FieldError::invalid(&p.child("schedulingGates").index(i), name, m));
+            errs.push(FieldError::invalid(
+                &p.child("schedulingGates").index(i),
+                name,
+                m,
+            ));
         }
         if gates.contains(&name) {
-            errs.push(FieldError::duplicate(&p.child("schedulingGates").index(i), name));
+            errs.push(FieldError::duplicate(
+                &p.child("schedulingGates").index(i),
+                name,
+            ));
         }
         gates.push(name);
     }
-    errs.extend(validate_topology_spread(arr_at(spec, &["topologySpreadConstraints"]), &p.child("topologySpreadConstraints")));
+    errs.extend(validate_topology_spread(
+        arr_at(spec, &["topologySpreadConstraints"]),
+        &p.child("topologySpreadConstraints"),
+    ));
     if bool_at(spec, &["hostUsers"]) == Some(false) {
-        for (key, shown) in [("hostNetwork", "hostNetwork"), ("hostPID", "HostPID"), ("hostIPC", "HostIPC")] {
+        for (key, shown) in [
+            ("hostNetwork", "hostNetwork"),
+            ("hostPID", "HostPID"),
+            ("hostIPC", "HostIPC"),
+        ] {
             if bool_at(spec, &[key]) == Some(true) {
-                errs.push(FieldError::forbidden(&p.child(shown), "when `pod.Spec.HostUsers` is false"));
+                errs.push(FieldError::forbidden(
+                    &p.child(shown),
+                    "when `pod.Spec.HostUsers` is false",
+                ));
             }
         }
     }
@@ -1341,10 +1926,14 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
             }
         }
     }
-    if let Some(ads) = i64_at(spec, &["activeDeadlineSeconds"]) {
-        if !(1..=i32::MAX as i64).contains(&ads) {
-            errs.push(FieldError::invalid(&p.child("activeDeadlineSeconds"), ads, inclusive_range_error(1, i32::MAX as i64)));
-        }
+    if let Some(ads) = i64_at(spec, &["activeDeadlineSeconds"])
+        && !(1..=i32::MAX as i64).contains(&ads)
+    {
+        errs.push(FieldError::invalid(
+            &p.child("activeDeadlineSeconds"),
+            ads,
+            inclusive_range_error(1, i32::MAX as i64),
+        ));
     }
     for key in ["hostname", "subdomain"] {
         let v = s(spec, &[key]);
@@ -1354,7 +1943,10 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
             }
         }
     }
-    errs.extend(validate_tolerations(arr_at(spec, &["tolerations"]), &p.child("tolerations")));
+    errs.extend(validate_tolerations(
+        arr_at(spec, &["tolerations"]),
+        &p.child("tolerations"),
+    ));
     for (i, ha) in arr_at(spec, &["hostAliases"]).iter().enumerate() {
         let hp = p.child("hostAliases").index(i);
         errs.extend(is_valid_ip(&hp.child("ip"), s(ha, &["ip"])));
@@ -1374,19 +1966,31 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
         match pp {
             "PreemptLowerPriority" | "Never" => {}
             "" => errs.push(FieldError::required(&p.child("preemptionPolicy"), "")),
-            other => errs.push(FieldError::not_supported(&p.child("preemptionPolicy"), other, &["PreemptLowerPriority", "Never"])),
+            other => errs.push(FieldError::not_supported(
+                &p.child("preemptionPolicy"),
+                other,
+                &["PreemptLowerPriority", "Never"],
+            )),
         }
     }
     if let Some(overhead) = field(spec, &["overhead"]) {
         let wrapped = serde_json::json!({ "limits": overhead });
-        errs.extend(validate_container_resources(Some(&wrapped), &[], &p.child("overhead")));
+        errs.extend(validate_container_resources(
+            Some(&wrapped),
+            &[],
+            &p.child("overhead"),
+        ));
     }
     if let Some(os) = field(spec, &["os"]) {
         let name = s(os, &["name"]);
         if name.is_empty() {
             errs.push(FieldError::required(&p.child("os").child("name"), ""));
         } else if name != "linux" && name != "windows" {
-            errs.push(FieldError::not_supported(&p.child("os").child("name"), name, &["linux", "windows"]));
+            errs.push(FieldError::not_supported(
+                &p.child("os").child("name"),
+                name,
+                &["linux", "windows"],
+            ));
         }
     }
     errs
@@ -1395,15 +1999,25 @@ pub(crate) fn validate_pod_spec(spec: &Value, pod_name: Option<&str>, p: &Path, 
 /// Annotations with a meaning for pods.
 fn validate_pod_specific_annotations(meta: &Value, spec: &Value, p: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    if let Some(v) = str_at(meta, &["annotations", "kubernetes.io/config.mirror"]) {
-        if s(spec, &["nodeName"]).is_empty() {
-            errs.push(FieldError::invalid(&p.key("kubernetes.io/config.mirror"), v, "must set spec.nodeName if mirror pod annotation is set"));
-        }
+    if let Some(v) = str_at(meta, &["annotations", "kubernetes.io/config.mirror"])
+        && s(spec, &["nodeName"]).is_empty()
+    {
+        errs.push(FieldError::invalid(
+            &p.key("kubernetes.io/config.mirror"),
+            v,
+            "must set spec.nodeName if mirror pod annotation is set",
+        ));
     }
-    if let Some(v) = str_at(meta, &["annotations", "controller.kubernetes.io/pod-deletion-cost"]) {
-        if v.trim() != v || v.parse::<i32>().is_err() {
-            errs.push(FieldError::invalid(&p.key("controller.kubernetes.io/pod-deletion-cost"), v, "must be a 32bit integer"));
-        }
+    if let Some(v) = str_at(
+        meta,
+        &["annotations", "controller.kubernetes.io/pod-deletion-cost"],
+    ) && (v.trim() != v || v.parse::<i32>().is_err())
+    {
+        errs.push(FieldError::invalid(
+            &p.key("controller.kubernetes.io/pod-deletion-cost"),
+            v,
+            "must be a 32bit integer",
+        ));
     }
     errs
 }
@@ -1413,11 +2027,28 @@ pub(crate) fn validate_pod_template_spec(tmpl: &Value, p: &Path) -> Vec<FieldErr
     let meta = get(tmpl, &["metadata"]).unwrap_or(&Value::Null);
     let spec = get(tmpl, &["spec"]).unwrap_or(&Value::Null);
     let mut errs = validate_labels(get(meta, &["labels"]), &p.child("labels"));
-    errs.extend(validate_annotations(get(meta, &["annotations"]), &p.child("annotations")));
-    errs.extend(validate_pod_specific_annotations(meta, spec, &p.child("annotations")));
-    errs.extend(validate_pod_spec(spec, None, &p.child("spec"), PodOpts { resource_is_pod: false }));
+    errs.extend(validate_annotations(
+        get(meta, &["annotations"]),
+        &p.child("annotations"),
+    ));
+    errs.extend(validate_pod_specific_annotations(
+        meta,
+        spec,
+        &p.child("annotations"),
+    ));
+    errs.extend(validate_pod_spec(
+        spec,
+        None,
+        &p.child("spec"),
+        PodOpts {
+            resource_is_pod: false,
+        },
+    ));
     if !arr_at(spec, &["ephemeralContainers"]).is_empty() {
-        errs.push(FieldError::forbidden(&p.child("spec").child("ephemeralContainers"), "ephemeral containers not allowed in pod template"));
+        errs.push(FieldError::forbidden(
+            &p.child("spec").child("ephemeralContainers"),
+            "ephemeral containers not allowed in pod template",
+        ));
     }
     errs
 }
@@ -1427,14 +2058,30 @@ fn validate_pod_metadata_and_spec(pod: &Value) -> Vec<FieldError> {
     let spec = get(pod, &["spec"]).unwrap_or(&Value::Null);
     let sp = Path::new("spec");
     let mut errs = validate_builtin_object_meta(pod, true, NameRule::Dns1123Subdomain);
-    errs.extend(validate_pod_specific_annotations(meta, spec, &Path::new("metadata").child("annotations")));
-    errs.extend(validate_pod_spec(spec, str_at(meta, &["name"]), &sp, PodOpts { resource_is_pod: true }));
+    errs.extend(validate_pod_specific_annotations(
+        meta,
+        spec,
+        &Path::new("metadata").child("annotations"),
+    ));
+    errs.extend(validate_pod_spec(
+        spec,
+        str_at(meta, &["name"]),
+        &sp,
+        PodOpts {
+            resource_is_pod: true,
+        },
+    ));
     if s(spec, &["serviceAccountName"]).is_empty() {
         for (vi, vol) in arr_at(spec, &["volumes"]).iter().enumerate() {
             for (si, src) in arr_at(vol, &["projected", "sources"]).iter().enumerate() {
                 if field(src, &["serviceAccountToken"]).is_some() {
                     errs.push(FieldError::forbidden(
-                        &sp.child("volumes").index(vi).child("projected").child("sources").index(si).child("serviceAccountToken"),
+                        &sp.child("volumes")
+                            .index(vi)
+                            .child("projected")
+                            .child("sources")
+                            .index(si)
+                            .child("serviceAccountToken"),
                         "must not be specified when serviceAccountName is not set",
                     ));
                 }
@@ -1445,7 +2092,11 @@ fn validate_pod_metadata_and_spec(pod: &Value) -> Vec<FieldError> {
         for (i, c) in arr_at(spec, &[list]).iter().enumerate() {
             let image = s(c, &["image"]);
             if image.trim() != image {
-                errs.push(FieldError::invalid(&sp.child(list).index(i).child("image"), image, "must not have leading or trailing whitespace"));
+                errs.push(FieldError::invalid(
+                    &sp.child(list).index(i).child("image"),
+                    image,
+                    "must not have leading or trailing whitespace",
+                ));
             }
         }
     }
@@ -1457,10 +2108,16 @@ pub(crate) fn validate_pod_create(pod: &Value) -> Vec<FieldError> {
     let spec = get(pod, &["spec"]).unwrap_or(&Value::Null);
     let sp = Path::new("spec");
     if !arr_at(spec, &["ephemeralContainers"]).is_empty() {
-        errs.push(FieldError::forbidden(&sp.child("ephemeralContainers"), "cannot be set on create"));
+        errs.push(FieldError::forbidden(
+            &sp.child("ephemeralContainers"),
+            "cannot be set on create",
+        ));
     }
     if !s(spec, &["nodeName"]).is_empty() && !arr_at(spec, &["schedulingGates"]).is_empty() {
-        errs.push(FieldError::forbidden(&sp.child("nodeName"), "cannot be set until all schedulingGates have been cleared"));
+        errs.push(FieldError::forbidden(
+            &sp.child("nodeName"),
+            "cannot be set until all schedulingGates have been cleared",
+        ));
     }
     errs
 }
@@ -1475,17 +2132,23 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let ap = Path::new("metadata").child("annotations");
     let new_ann = get(new, &["metadata", "annotations"]).and_then(Value::as_object);
     let old_ann = get(old, &["metadata", "annotations"]).and_then(Value::as_object);
-    if let Some(o) = old_ann {
-        if let Some(v) = o.get("kubernetes.io/config.mirror") {
-            if new_ann.and_then(|n| n.get("kubernetes.io/config.mirror")) != Some(v) {
-                errs.push(FieldError::forbidden(&ap.key("kubernetes.io/config.mirror"), "may not remove or update mirror pod annotation"));
-            }
-        }
+    if let Some(o) = old_ann
+        && let Some(v) = o.get("kubernetes.io/config.mirror")
+        && new_ann.and_then(|n| n.get("kubernetes.io/config.mirror")) != Some(v)
+    {
+        errs.push(FieldError::forbidden(
+            &ap.key("kubernetes.io/config.mirror"),
+            "may not remove or update mirror pod annotation",
+        ));
     }
-    if let Some(n) = new_ann {
-        if n.contains_key("kubernetes.io/config.mirror") && old_ann.is_none_or(|o| !o.contains_key("kubernetes.io/config.mirror")) {
-            errs.push(FieldError::forbidden(&ap.key("kubernetes.io/config.mirror"), "may not add mirror pod annotation"));
-        }
+    if let Some(n) = new_ann
+        && n.contains_key("kubernetes.io/config.mirror")
+        && old_ann.is_none_or(|o| !o.contains_key("kubernetes.io/config.mirror"))
+    {
+        errs.push(FieldError::forbidden(
+            &ap.key("kubernetes.io/config.mirror"),
+            "may not add mirror pod annotation",
+        ));
     }
     let sp = Path::new("spec");
     let ns = get(new, &["spec"]).cloned().unwrap_or(Value::Null);
@@ -1493,16 +2156,26 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
     for list in ["containers", "initContainers"] {
         let (nl, ol) = (arr_at(&ns, &[list]), arr_at(&os, &[list]));
         if nl.len() != ol.len() {
-            errs.push(FieldError::forbidden(&sp.child(list), "pod updates may not add or remove containers"));
+            errs.push(FieldError::forbidden(
+                &sp.child(list),
+                "pod updates may not add or remove containers",
+            ));
             return errs;
         }
         for (i, c) in nl.iter().enumerate() {
             let image = s(c, &["image"]);
             if image.is_empty() {
-                errs.push(FieldError::required(&sp.child(list).index(i).child("image"), ""));
+                errs.push(FieldError::required(
+                    &sp.child(list).index(i).child("image"),
+                    "",
+                ));
             }
             if image.trim() != image {
-                errs.push(FieldError::invalid(&sp.child(list).index(i).child("image"), image, "must not have leading or trailing whitespace"));
+                errs.push(FieldError::invalid(
+                    &sp.child(list).index(i).child("image"),
+                    image,
+                    "must not have leading or trailing whitespace",
+                ));
             }
         }
     }
@@ -1510,15 +2183,27 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let old_ads = i64_at(&os, &["activeDeadlineSeconds"]);
     match (new_ads, old_ads) {
         (Some(n), _) if !(0..=i32::MAX as i64).contains(&n) => {
-            errs.push(FieldError::invalid(&sp.child("activeDeadlineSeconds"), n, inclusive_range_error(0, i32::MAX as i64)));
+            errs.push(FieldError::invalid(
+                &sp.child("activeDeadlineSeconds"),
+                n,
+                inclusive_range_error(0, i32::MAX as i64),
+            ));
             return errs;
         }
         (Some(n), Some(o)) if o < n => {
-            errs.push(FieldError::invalid(&sp.child("activeDeadlineSeconds"), n, "must be less than or equal to previous value"));
+            errs.push(FieldError::invalid(
+                &sp.child("activeDeadlineSeconds"),
+                n,
+                "must be less than or equal to previous value",
+            ));
             return errs;
         }
         (None, Some(_)) => {
-            errs.push(FieldError::invalid(&sp.child("activeDeadlineSeconds"), Value::Null, "must not update from a positive integer to nil value"));
+            errs.push(FieldError::invalid(
+                &sp.child("activeDeadlineSeconds"),
+                Value::Null,
+                "must not update from a positive integer to nil value",
+            ));
         }
         _ => {}
     }
@@ -1535,11 +2220,17 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
             semantic_eq(&a, &b)
         });
         if !found {
-            errs.push(FieldError::forbidden(&sp.child("tolerations"), "existing toleration can not be modified except its tolerationSeconds"));
+            errs.push(FieldError::forbidden(
+                &sp.child("tolerations"),
+                "existing toleration can not be modified except its tolerationSeconds",
+            ));
             break;
         }
     }
-    let old_gates: Vec<&str> = arr_at(&os, &["schedulingGates"]).iter().map(|g| s(g, &["name"])).collect();
+    let old_gates: Vec<&str> = arr_at(&os, &["schedulingGates"])
+        .iter()
+        .map(|g| s(g, &["name"]))
+        .collect();
     for (i, g) in arr_at(&ns, &["schedulingGates"]).iter().enumerate() {
         let name = s(g, &["name"]);
         if !old_gates.contains(&name) {
@@ -1554,7 +2245,10 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
     }
     let mut munged = ns.clone();
     for list in ["containers", "initContainers"] {
-        let old_images: Vec<Value> = arr_at(&os, &[list]).iter().map(|c| c.get("image").cloned().unwrap_or(Value::Null)).collect();
+        let old_images: Vec<Value> = arr_at(&os, &[list])
+            .iter()
+            .map(|c| c.get("image").cloned().unwrap_or(Value::Null))
+            .collect();
         if let Some(items) = munged.get_mut(list).and_then(Value::as_array_mut) {
             for (c, img) in items.iter_mut().zip(old_images) {
                 if let Some(m) = c.as_object_mut() {
@@ -1571,14 +2265,20 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
             };
         }
         let old_grace = i64_at(&os, &["terminationGracePeriodSeconds"]);
-        if old_grace.is_some_and(|g| g < 0) && i64_at(&ns, &["terminationGracePeriodSeconds"]) == Some(1) {
-            m.insert("terminationGracePeriodSeconds".into(), Value::from(old_grace.unwrap_or(0)));
+        if old_grace.is_some_and(|g| g < 0)
+            && i64_at(&ns, &["terminationGracePeriodSeconds"]) == Some(1)
+        {
+            m.insert(
+                "terminationGracePeriodSeconds".into(),
+                Value::from(old_grace.unwrap_or(0)),
+            );
         }
     }
     if !arr_at(&os, &["schedulingGates"]).is_empty() {
         // Gated pods may gain node selector entries and node affinity.
         if let Some(m) = munged.as_object_mut() {
-            for key in ["nodeSelector"] {
+            {
+                let key = "nodeSelector";
                 match os.get(key) {
                     Some(v) => m.insert(key.into(), v.clone()),
                     None => m.remove(key),
@@ -1623,8 +2323,17 @@ fn diff_into(lines: &mut Vec<String>, path: &str, old: &Value, new: &Value) {
             keys.sort();
             keys.dedup();
             for k in keys {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                diff_into(lines, &p, a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_into(
+                    lines,
+                    &p,
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
             }
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
@@ -1676,14 +2385,22 @@ mod tests {
     #[test]
     fn validation_pod_valid_minimal() {
         let p = pod(base_spec(json!([defaulted_container(json!({}))])));
-        assert!(validate_pod_create(&p).is_empty(), "{:?}", msgs(&validate_pod_create(&p)));
+        assert!(
+            validate_pod_create(&p).is_empty(),
+            "{:?}",
+            msgs(&validate_pod_create(&p))
+        );
     }
 
     #[test]
     fn validation_pod_container_errors() {
         let p = pod(base_spec(json!([
-            defaulted_container(json!({"image": "", "ports": [{"containerPort": 70000, "protocol": "TCP"}]})),
-            defaulted_container(json!({"env": [{"name": ""}, {"name": "A=B"}], "volumeMounts": [{"name": "missing", "mountPath": "/x"}]})),
+            defaulted_container(
+                json!({"image": "", "ports": [{"containerPort": 70000, "protocol": "TCP"}]})
+            ),
+            defaulted_container(
+                json!({"env": [{"name": ""}, {"name": "A=B"}], "volumeMounts": [{"name": "missing", "mountPath": "/x"}]})
+            ),
         ])));
         assert_eq!(
             msgs(&validate_pod_create(&p)),
@@ -1760,7 +2477,10 @@ mod tests {
                     {"name": "C", "valueFrom": {}}]
         }))]))});
         assert_eq!(
-            msgs(&validate_pod_template_spec(&tmpl, &Path::new("spec").child("template"))),
+            msgs(&validate_pod_template_spec(
+                &tmpl,
+                &Path::new("spec").child("template")
+            )),
             vec![
                 "spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Invalid value: \"spec.bogus\": error converting fieldPath: field label not supported: spec.bogus",
                 "spec.template.spec.containers[0].env[1].valueFrom.fieldRef.fieldPath: Unsupported value: \"status.phase\": supported values: \"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", \"spec.serviceAccountName\", \"status.hostIP\", \"status.hostIPs\", \"status.podIP\", \"status.podIPs\"",

@@ -19,7 +19,9 @@ const MAX_BINARY: i128 = (i64::MAX as i128) * NANO;
 /// Why a string is not a quantity; the texts are Kubernetes' own.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
-    #[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")]
+    #[error(
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+    )]
     FormatWrong,
     #[error("unable to parse numeric part of quantity")]
     Numeric,
@@ -58,7 +60,10 @@ impl Quantity {
             return Err(QuantityError::FormatWrong);
         }
         if s == "0" {
-            return Ok(Quantity { nanos: 0, format: QuantityFormat::DecimalSI });
+            return Ok(Quantity {
+                nanos: 0,
+                format: QuantityFormat::DecimalSI,
+            });
         }
         let (positive, num, denom, suffix) = split(s)?;
         let (base, exponent, mut format) = interpret_suffix(suffix)?;
@@ -75,17 +80,26 @@ impl Quantity {
         if format == QuantityFormat::BinarySI && magnitude > 0 && magnitude < NANO {
             format = QuantityFormat::DecimalSI;
         }
-        Ok(Quantity { nanos: if positive { magnitude } else { -magnitude }, format })
+        Ok(Quantity {
+            nanos: if positive { magnitude } else { -magnitude },
+            format,
+        })
     }
 
     /// A whole number of units in decimal SI format.
     pub fn from_units(units: i64, format: QuantityFormat) -> Quantity {
-        Quantity { nanos: units as i128 * NANO, format }
+        Quantity {
+            nanos: units as i128 * NANO,
+            format,
+        }
     }
 
     /// Thousandths of a unit (e.g. millicores) in decimal SI format.
     pub fn from_milli(milli: i64) -> Quantity {
-        Quantity { nanos: milli as i128 * 1_000_000, format: QuantityFormat::DecimalSI }
+        Quantity {
+            nanos: milli as i128 * 1_000_000,
+            format: QuantityFormat::DecimalSI,
+        }
     }
 
     pub fn format(&self) -> QuantityFormat {
@@ -123,15 +137,24 @@ impl Quantity {
     /// Rounds up (away from zero) to thousandths, as the defaulting of
     /// resource lists does.
     pub fn round_up_to_milli(&self) -> Quantity {
-        Quantity { nanos: div_away(self.nanos, 1_000_000) * 1_000_000, format: self.format }
+        Quantity {
+            nanos: div_away(self.nanos, 1_000_000) * 1_000_000,
+            format: self.format,
+        }
     }
 
     pub fn add(&self, other: &Quantity) -> Quantity {
-        Quantity { nanos: self.nanos.saturating_add(other.nanos), format: self.format }
+        Quantity {
+            nanos: self.nanos.saturating_add(other.nanos),
+            format: self.format,
+        }
     }
 
     pub fn sub(&self, other: &Quantity) -> Quantity {
-        Quantity { nanos: self.nanos.saturating_sub(other.nanos), format: self.format }
+        Quantity {
+            nanos: self.nanos.saturating_sub(other.nanos),
+            format: self.format,
+        }
     }
 
     /// The canonical string Kubernetes serializes (`Quantity.String()`).
@@ -142,14 +165,16 @@ impl Quantity {
         let neg = self.nanos < 0;
         let mag = self.nanos.unsigned_abs();
         let mut format = self.format;
-        if format == QuantityFormat::BinarySI && (mag < 1024 * NANO as u128 || mag % NANO as u128 != 0) {
+        if format == QuantityFormat::BinarySI
+            && (mag < 1024 * NANO as u128 || !mag.is_multiple_of(NANO as u128))
+        {
             format = QuantityFormat::DecimalSI;
         }
         let body = match format {
             QuantityFormat::BinarySI => {
                 let mut n = mag / NANO as u128;
                 let mut exp = 0;
-                while exp < 6 && n % 1024 == 0 {
+                while exp < 6 && n.is_multiple_of(1024) {
                     n /= 1024;
                     exp += 1;
                 }
@@ -159,7 +184,7 @@ impl Quantity {
             QuantityFormat::DecimalSI | QuantityFormat::DecimalExponent => {
                 let mut m = mag;
                 let mut e: i32 = -9;
-                while m % 10 == 0 {
+                while m.is_multiple_of(10) {
                     m /= 10;
                     e += 1;
                 }
@@ -167,7 +192,11 @@ impl Quantity {
                 m *= 10u128.pow(r as u32);
                 e -= r;
                 if format == QuantityFormat::DecimalExponent {
-                    if e == 0 { m.to_string() } else { format!("{m}e{e}") }
+                    if e == 0 {
+                        m.to_string()
+                    } else {
+                        format!("{m}e{e}")
+                    }
                 } else {
                     // Beyond exa there is no suffix; keep the mantissa at exa.
                     while e > 18 {
@@ -324,7 +353,9 @@ fn binary_nanos(num: &str, denom: &str, exp: i32) -> Option<i128> {
     for c in num.bytes().chain(denom.bytes()) {
         mantissa = mantissa.checked_mul(10)?.checked_add((c - b'0') as i128)?;
     }
-    let scaled = mantissa.checked_mul(1i128.checked_shl(exp as u32)?)?.checked_mul(NANO)?;
+    let scaled = mantissa
+        .checked_mul(1i128.checked_shl(exp as u32)?)?
+        .checked_mul(NANO)?;
     let divisor = 10i128.checked_pow(denom.len() as u32)?;
     check_range(div_away(scaled, divisor))
 }
@@ -390,6 +421,7 @@ pub fn quantity_from_json(v: &serde_json::Value) -> Result<Quantity, QuantityErr
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failure
 mod tests {
     use super::*;
 
@@ -458,12 +490,30 @@ mod tests {
         assert!(parse_quantity("500m").unwrap() < parse_quantity("1").unwrap());
         assert_eq!(parse_quantity("1.5").unwrap().value(), 2);
         assert_eq!(parse_quantity("1.5").unwrap().milli_value(), 1500);
-        assert_eq!(parse_quantity("0.0001").unwrap().round_up_to_milli().canonical(), "1m");
+        assert_eq!(
+            parse_quantity("0.0001")
+                .unwrap()
+                .round_up_to_milli()
+                .canonical(),
+            "1m"
+        );
         assert_eq!(parse_quantity("-1").unwrap().sign(), -1);
-        let sum = parse_quantity("100m").unwrap().add(&parse_quantity("1").unwrap());
+        let sum = parse_quantity("100m")
+            .unwrap()
+            .add(&parse_quantity("1").unwrap());
         assert_eq!(sum.canonical(), "1100m");
-        assert_eq!(quantity_from_json(&serde_json::json!(0.5)).unwrap().canonical(), "500m");
-        assert_eq!(quantity_from_json(&serde_json::json!(2)).unwrap().canonical(), "2");
+        assert_eq!(
+            quantity_from_json(&serde_json::json!(0.5))
+                .unwrap()
+                .canonical(),
+            "500m"
+        );
+        assert_eq!(
+            quantity_from_json(&serde_json::json!(2))
+                .unwrap()
+                .canonical(),
+            "2"
+        );
         assert_eq!(parse_quantity("16Ei").unwrap().value(), i64::MAX);
     }
 }

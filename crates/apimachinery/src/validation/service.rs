@@ -3,15 +3,17 @@
 
 use serde_json::Value;
 
-use super::field::{go_quote, go_repr, go_string_slice_text, FieldError, Path};
+use super::NameRule;
+use super::field::{FieldError, Path, go_quote, go_repr, go_string_slice_text};
 use super::format::{
-    is_dns1123_label, is_dns1123_subdomain, is_qualified_name, is_valid_cidr, is_valid_ip, is_valid_port_num,
-    parse_ip, validate_non_special_ip,
+    is_dns1123_label, is_dns1123_subdomain, is_qualified_name, is_valid_cidr, is_valid_ip,
+    is_valid_port_num, parse_ip, validate_non_special_ip,
 };
 use super::json::{arr_at, field, get, i64_at, s, str_at};
-use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update, validate_labels};
+use super::meta::{
+    validate_builtin_object_meta, validate_builtin_object_meta_update, validate_labels,
+};
 use super::pod::validate_port_num_or_name;
-use super::NameRule;
 
 const TYPES: &[&str] = &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
 /// The node port range of a default API server (`--service-node-port-range`).
@@ -20,7 +22,10 @@ pub const NODE_PORT_RANGE: (i64, i64) = (30000, 32767);
 /// `spec.clusterIPs`, or `[spec.clusterIP]` when only the singular field is
 /// set (the REST layer normally syncs them before validation).
 fn cluster_ips(spec: &Value) -> Vec<String> {
-    let list: Vec<String> = arr_at(spec, &["clusterIPs"]).iter().map(|v| v.as_str().unwrap_or("").to_string()).collect();
+    let list: Vec<String> = arr_at(spec, &["clusterIPs"])
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
     if list.is_empty() {
         let ip = s(spec, &["clusterIP"]);
         if !ip.is_empty() {
@@ -37,7 +42,9 @@ fn is_headless(spec: &Value) -> bool {
 
 fn externally_accessible(spec: &Value) -> bool {
     let t = s(spec, &["type"]);
-    t == "LoadBalancer" || t == "NodePort" || (t == "ClusterIP" && !arr_at(spec, &["externalIPs"]).is_empty())
+    t == "LoadBalancer"
+        || t == "NodePort"
+        || (t == "ClusterIP" && !arr_at(spec, &["externalIPs"]).is_empty())
 }
 
 fn needs_health_check(spec: &Value) -> bool {
@@ -49,7 +56,12 @@ fn ips_value(ips: &[String]) -> Value {
     go_repr(go_string_slice_text(Some(&Value::Array(list))))
 }
 
-fn validate_service_port(port: &Value, require_name: bool, names: &mut Vec<String>, p: &Path) -> Vec<FieldError> {
+fn validate_service_port(
+    port: &Value,
+    require_name: bool,
+    names: &mut Vec<String>,
+    p: &Path,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let name = s(port, &["name"]);
     if require_name && name.is_empty() {
@@ -72,9 +84,16 @@ fn validate_service_port(port: &Value, require_name: bool, names: &mut Vec<Strin
     if proto.is_empty() {
         errs.push(FieldError::required(&p.child("protocol"), ""));
     } else if !["SCTP", "TCP", "UDP"].contains(&proto) {
-        errs.push(FieldError::not_supported(&p.child("protocol"), proto, &["SCTP", "TCP", "UDP"]));
+        errs.push(FieldError::not_supported(
+            &p.child("protocol"),
+            proto,
+            &["SCTP", "TCP", "UDP"],
+        ));
     }
-    errs.extend(validate_port_num_or_name(get(port, &["targetPort"]), &p.child("targetPort")));
+    errs.extend(validate_port_num_or_name(
+        get(port, &["targetPort"]),
+        &p.child("targetPort"),
+    ));
     if let Some(ap) = str_at(port, &["appProtocol"]) {
         for m in is_qualified_name(ap) {
             errs.push(FieldError::invalid(&p.child("appProtocol"), ap, m));
@@ -96,16 +115,31 @@ fn validate_cluster_ips_related(spec: &Value, sp: &Path) -> Vec<FieldError> {
         if ips.is_empty() {
             errs.push(FieldError::required(&ips_path, ""));
         } else if ips[0] != cluster_ip {
-            errs.push(FieldError::invalid(&ips_path, ips_value(&ips), "first value must match `clusterIP`"));
+            errs.push(FieldError::invalid(
+                &ips_path,
+                ips_value(&ips),
+                "first value must match `clusterIP`",
+            ));
         }
     } else if !ips.is_empty() {
-        errs.push(FieldError::invalid(&ips_path, ips_value(&ips), "must be empty when `clusterIP` is not specified"));
+        errs.push(FieldError::invalid(
+            &ips_path,
+            ips_value(&ips),
+            "must be empty when `clusterIP` is not specified",
+        ));
     }
-    let families: Vec<&str> = arr_at(spec, &["ipFamilies"]).iter().map(|v| v.as_str().unwrap_or("")).collect();
+    let families: Vec<&str> = arr_at(spec, &["ipFamilies"])
+        .iter()
+        .map(|v| v.as_str().unwrap_or(""))
+        .collect();
     let mut seen: Vec<&str> = Vec::new();
     for (i, f) in families.iter().enumerate() {
         if *f != "IPv4" && *f != "IPv6" {
-            errs.push(FieldError::not_supported(&families_path.index(i), *f, &["IPv4", "IPv6"]));
+            errs.push(FieldError::not_supported(
+                &families_path.index(i),
+                *f,
+                &["IPv4", "IPv6"],
+            ));
         }
         if seen.contains(f) {
             errs.push(FieldError::duplicate(&families_path.index(i), *f));
@@ -115,7 +149,11 @@ fn validate_cluster_ips_related(spec: &Value, sp: &Path) -> Vec<FieldError> {
     if let Some(pol) = str_at(spec, &["ipFamilyPolicy"]) {
         const POLICIES: &[&str] = &["PreferDualStack", "RequireDualStack", "SingleStack"];
         if !POLICIES.contains(&pol) {
-            errs.push(FieldError::not_supported(&sp.child("ipFamilyPolicy"), pol, POLICIES));
+            errs.push(FieldError::not_supported(
+                &sp.child("ipFamilyPolicy"),
+                pol,
+                POLICIES,
+            ));
         }
     }
     let mut invalid_ips = false;
@@ -123,7 +161,11 @@ fn validate_cluster_ips_related(spec: &Value, sp: &Path) -> Vec<FieldError> {
         if i == 0 && ip == "None" {
             if ips.len() > 1 {
                 invalid_ips = true;
-                errs.push(FieldError::invalid(&ips_path, ips_value(&ips), "'None' must be the first and only value"));
+                errs.push(FieldError::invalid(
+                    &ips_path,
+                    ips_value(&ips),
+                    "'None' must be the first and only value",
+                ));
             }
             continue;
         }
@@ -132,15 +174,26 @@ fn validate_cluster_ips_related(spec: &Value, sp: &Path) -> Vec<FieldError> {
         errs.extend(e);
     }
     if ips.len() > 2 {
-        errs.push(FieldError::invalid(&ips_path, ips_value(&ips), "may only hold up to 2 values"));
+        errs.push(FieldError::invalid(
+            &ips_path,
+            ips_value(&ips),
+            "may only hold up to 2 values",
+        ));
     }
     if invalid_ips {
         return errs;
     }
     if ips.len() > 1 {
-        let v4 = ips.iter().filter(|ip| parse_ip(ip).is_some_and(|a| a.is_ipv4())).count();
+        let v4 = ips
+            .iter()
+            .filter(|ip| parse_ip(ip).is_some_and(|a| a.is_ipv4()))
+            .count();
         if v4 != 1 || ips.len() != 2 {
-            errs.push(FieldError::invalid(&ips_path, ips_value(&ips), "may specify no more than one IP for each IP family"));
+            errs.push(FieldError::invalid(
+                &ips_path,
+                ips_value(&ips),
+                "may specify no more than one IP for each IP family",
+            ));
         }
     }
     if !is_headless(spec) && !ips.is_empty() && !families.is_empty() {
@@ -150,10 +203,18 @@ fn validate_cluster_ips_related(spec: &Value, sp: &Path) -> Vec<FieldError> {
             };
             let is_v6 = parse_ip(ip).is_some_and(|a| a.is_ipv6());
             if *family == "IPv4" && is_v6 {
-                errs.push(FieldError::invalid(&ips_path.index(i), ip.as_str(), format!("expected an IPv4 value as indicated by `ipFamilies[{i}]`")));
+                errs.push(FieldError::invalid(
+                    &ips_path.index(i),
+                    ip.as_str(),
+                    format!("expected an IPv4 value as indicated by `ipFamilies[{i}]`"),
+                ));
             }
             if *family == "IPv6" && !is_v6 {
-                errs.push(FieldError::invalid(&ips_path.index(i), ip.as_str(), format!("expected an IPv6 value as indicated by `ipFamilies[{i}]`")));
+                errs.push(FieldError::invalid(
+                    &ips_path.index(i),
+                    ip.as_str(),
+                    format!("expected an IPv6 value as indicated by `ipFamilies[{i}]`"),
+                ));
             }
         }
     }
@@ -163,16 +224,30 @@ fn validate_cluster_ips_related(spec: &Value, sp: &Path) -> Vec<FieldError> {
 fn validate_service(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta(obj, true, NameRule::Dns1035Label);
     let mp = Path::new("metadata");
-    let hints = str_at(obj, &["metadata", "annotations", "service.kubernetes.io/topology-aware-hints"]);
-    let mode = str_at(obj, &["metadata", "annotations", "service.kubernetes.io/topology-mode"]);
-    if let (Some(h), Some(m)) = (hints, mode) {
-        if h != m {
-            errs.push(FieldError::invalid(
+    let hints = str_at(
+        obj,
+        &[
+            "metadata",
+            "annotations",
+            "service.kubernetes.io/topology-aware-hints",
+        ],
+    );
+    let mode = str_at(
+        obj,
+        &[
+            "metadata",
+            "annotations",
+            "service.kubernetes.io/topology-mode",
+        ],
+    );
+    if let (Some(h), Some(m)) = (hints, mode)
+        && h != m
+    {
+        errs.push(FieldError::invalid(
                 &mp.child("annotations").key("service.kubernetes.io/topology-mode"),
                 m,
                 "must match annotations[service.kubernetes.io/topology-aware-hints] when both are specified",
             ));
-        }
     }
     let spec = get(obj, &["spec"]).unwrap_or(&Value::Null);
     let sp = Path::new("spec");
@@ -190,13 +265,22 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
         )),
         "ExternalName" => {
             if !cluster_ips(spec).is_empty() {
-                errs.push(FieldError::forbidden(&sp.child("clusterIPs"), "may not be set for ExternalName services"));
+                errs.push(FieldError::forbidden(
+                    &sp.child("clusterIPs"),
+                    "may not be set for ExternalName services",
+                ));
             }
             if !arr_at(spec, &["ipFamilies"]).is_empty() {
-                errs.push(FieldError::forbidden(&sp.child("ipFamilies"), "may not be set for ExternalName services"));
+                errs.push(FieldError::forbidden(
+                    &sp.child("ipFamilies"),
+                    "may not be set for ExternalName services",
+                ));
             }
             if field(spec, &["ipFamilyPolicy"]).is_some() {
-                errs.push(FieldError::forbidden(&sp.child("ipFamilyPolicy"), "may not be set for ExternalName services"));
+                errs.push(FieldError::forbidden(
+                    &sp.child("ipFamilyPolicy"),
+                    "may not be set for ExternalName services",
+                ));
             }
             let cname = s(spec, &["externalName"]);
             let cname = cname.strip_suffix('.').unwrap_or(cname);
@@ -212,23 +296,41 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
     }
     let mut names = Vec::new();
     for (i, port) in ports.iter().enumerate() {
-        errs.extend(validate_service_port(port, ports.len() > 1, &mut names, &sp.child("ports").index(i)));
+        errs.extend(validate_service_port(
+            port,
+            ports.len() > 1,
+            &mut names,
+            &sp.child("ports").index(i),
+        ));
     }
     if field(spec, &["selector"]).is_some() {
-        errs.extend(validate_labels(get(spec, &["selector"]), &sp.child("selector")));
+        errs.extend(validate_labels(
+            get(spec, &["selector"]),
+            &sp.child("selector"),
+        ));
     }
     let affinity = s(spec, &["sessionAffinity"]);
     if affinity.is_empty() {
         errs.push(FieldError::required(&sp.child("sessionAffinity"), ""));
     } else if affinity != "ClientIP" && affinity != "None" {
-        errs.push(FieldError::not_supported(&sp.child("sessionAffinity"), affinity, &["ClientIP", "None"]));
+        errs.push(FieldError::not_supported(
+            &sp.child("sessionAffinity"),
+            affinity,
+            &["ClientIP", "None"],
+        ));
     }
     let cfg_path = sp.child("sessionAffinityConfig");
     if affinity == "ClientIP" {
         match field(spec, &["sessionAffinityConfig"]) {
-            None => errs.push(FieldError::required(&cfg_path, "when session affinity type is ClientIP")),
+            None => errs.push(FieldError::required(
+                &cfg_path,
+                "when session affinity type is ClientIP",
+            )),
             Some(cfg) => match field(cfg, &["clientIP"]) {
-                None => errs.push(FieldError::required(&cfg_path.child("clientIP"), "when session affinity type is ClientIP")),
+                None => errs.push(FieldError::required(
+                    &cfg_path.child("clientIP"),
+                    "when session affinity type is ClientIP",
+                )),
                 Some(c) => match i64_at(c, &["timeoutSeconds"]) {
                     None => errs.push(FieldError::required(
                         &cfg_path.child("clientIP").child("timeoutSeconds"),
@@ -244,7 +346,10 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
             },
         }
     } else if affinity == "None" && field(spec, &["sessionAffinityConfig"]).is_some() {
-        errs.push(FieldError::forbidden(&cfg_path, "must not be set when session affinity is None"));
+        errs.push(FieldError::forbidden(
+            &cfg_path,
+            "must not be set when session affinity is None",
+        ));
     }
     errs.extend(validate_cluster_ips_related(spec, &sp));
     for (i, ip) in arr_at(spec, &["externalIPs"]).iter().enumerate() {
@@ -265,7 +370,10 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
     if ty == "ClusterIP" {
         for (i, port) in ports.iter().enumerate() {
             if i64_at(port, &["nodePort"]).unwrap_or(0) != 0 {
-                errs.push(FieldError::forbidden(&sp.child("ports").index(i).child("nodePort"), "may not be used when `type` is 'ClusterIP'"));
+                errs.push(FieldError::forbidden(
+                    &sp.child("ports").index(i).child("nodePort"),
+                    "may not be used when `type` is 'ClusterIP'",
+                ));
             }
         }
     }
@@ -277,7 +385,10 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
         }
         let key = (s(port, &["protocol"]), np);
         if node_ports.contains(&key) {
-            errs.push(FieldError::duplicate(&sp.child("ports").index(i).child("nodePort"), np));
+            errs.push(FieldError::duplicate(
+                &sp.child("ports").index(i).child("nodePort"),
+                np,
+            ));
         }
         node_ports.push(key);
     }
@@ -300,15 +411,30 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
     if !ranges.is_empty() {
         let rp = sp.child("LoadBalancerSourceRanges");
         if ty != "LoadBalancer" {
-            errs.push(FieldError::forbidden(&rp, "may only be used when `type` is 'LoadBalancer'"));
+            errs.push(FieldError::forbidden(
+                &rp,
+                "may only be used when `type` is 'LoadBalancer'",
+            ));
         }
         for (i, r) in ranges.iter().enumerate() {
             errs.extend(is_valid_cidr(&rp.index(i), r.as_str().unwrap_or("").trim()));
         }
-    } else if let Some(val) = str_at(obj, &["metadata", "annotations", "service.beta.kubernetes.io/load-balancer-source-ranges"]) {
-        let ap = mp.child("annotations").key("service.beta.kubernetes.io/load-balancer-source-ranges");
+    } else if let Some(val) = str_at(
+        obj,
+        &[
+            "metadata",
+            "annotations",
+            "service.beta.kubernetes.io/load-balancer-source-ranges",
+        ],
+    ) {
+        let ap = mp
+            .child("annotations")
+            .key("service.beta.kubernetes.io/load-balancer-source-ranges");
         if ty != "LoadBalancer" {
-            errs.push(FieldError::forbidden(&ap, "may only be used when `type` is 'LoadBalancer'"));
+            errs.push(FieldError::forbidden(
+                &ap,
+                "may only be used when `type` is 'LoadBalancer'",
+            ));
         }
         let val = val.trim();
         if !val.is_empty() {
@@ -318,30 +444,51 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
         }
     }
     if field(spec, &["allocateLoadBalancerNodePorts"]).is_some() && ty != "LoadBalancer" {
-        errs.push(FieldError::forbidden(&sp.child("allocateLoadBalancerNodePorts"), "may only be used when `type` is 'LoadBalancer'"));
+        errs.push(FieldError::forbidden(
+            &sp.child("allocateLoadBalancerNodePorts"),
+            "may only be used when `type` is 'LoadBalancer'",
+        ));
     }
     if ty == "LoadBalancer" && field(spec, &["allocateLoadBalancerNodePorts"]).is_none() {
         // Kubernetes reports this one without the `spec.` prefix.
-        errs.push(FieldError::required(&Path::new("allocateLoadBalancerNodePorts"), ""));
+        errs.push(FieldError::required(
+            &Path::new("allocateLoadBalancerNodePorts"),
+            "",
+        ));
     }
     if let Some(class) = str_at(spec, &["loadBalancerClass"]) {
         if ty == "LoadBalancer" {
             for m in is_qualified_name(class) {
-                errs.push(FieldError::invalid(&sp.child("loadBalancerClass"), class, m));
+                errs.push(FieldError::invalid(
+                    &sp.child("loadBalancerClass"),
+                    class,
+                    m,
+                ));
             }
         } else {
-            errs.push(FieldError::forbidden(&sp.child("loadBalancerClass"), "may only be used when `type` is 'LoadBalancer'"));
+            errs.push(FieldError::forbidden(
+                &sp.child("loadBalancerClass"),
+                "may only be used when `type` is 'LoadBalancer'",
+            ));
         }
     }
     let etp = s(spec, &["externalTrafficPolicy"]);
     if !externally_accessible(spec) {
         if !etp.is_empty() {
-            errs.push(FieldError::invalid(&sp.child("externalTrafficPolicy"), etp, "may only be set for externally-accessible services"));
+            errs.push(FieldError::invalid(
+                &sp.child("externalTrafficPolicy"),
+                etp,
+                "may only be set for externally-accessible services",
+            ));
         }
     } else if etp.is_empty() {
         errs.push(FieldError::required(&sp.child("externalTrafficPolicy"), ""));
     } else if etp != "Cluster" && etp != "Local" {
-        errs.push(FieldError::not_supported(&sp.child("externalTrafficPolicy"), etp, &["Cluster", "Local"]));
+        errs.push(FieldError::not_supported(
+            &sp.child("externalTrafficPolicy"),
+            etp,
+            &["Cluster", "Local"],
+        ));
     }
     let hc = i64_at(spec, &["healthCheckNodePort"]).unwrap_or(0);
     if !needs_health_check(spec) {
@@ -362,15 +509,21 @@ fn validate_service(obj: &Value) -> Vec<FieldError> {
         None if ["NodePort", "LoadBalancer", "ClusterIP"].contains(&ty) => {
             errs.push(FieldError::required(&sp.child("internalTrafficPolicy"), ""))
         }
-        Some(itp) if itp != "Cluster" && itp != "Local" => {
-            errs.push(FieldError::not_supported(&sp.child("internalTrafficPolicy"), itp, &["Cluster", "Local"]))
-        }
+        Some(itp) if itp != "Cluster" && itp != "Local" => errs.push(FieldError::not_supported(
+            &sp.child("internalTrafficPolicy"),
+            itp,
+            &["Cluster", "Local"],
+        )),
         _ => {}
     }
-    if let Some(td) = str_at(spec, &["trafficDistribution"]) {
-        if td != "PreferClose" {
-            errs.push(FieldError::not_supported(&sp.child("trafficDistribution"), td, &["PreferClose"]));
-        }
+    if let Some(td) = str_at(spec, &["trafficDistribution"])
+        && td != "PreferClose"
+    {
+        errs.push(FieldError::not_supported(
+            &sp.child("trafficDistribution"),
+            td,
+            &["PreferClose"],
+        ));
     }
     if ty == "NodePort" || ty == "LoadBalancer" {
         for (i, port) in ports.iter().enumerate() {
@@ -400,20 +553,32 @@ pub(crate) fn validate_service_update(new: &Value, old: &Value) -> Vec<FieldErro
     let os = get(old, &["spec"]).unwrap_or(&Value::Null);
     let external_name = s(ns, &["type"]) == "ExternalName" || s(os, &["type"]) == "ExternalName";
     let ips_path = Path::new("spec").child("clusterIPs");
-    if !external_name && !(is_headless(ns) && is_headless(os)) {
+    if !external_name && (!is_headless(ns) || !is_headless(os)) {
         let (new_ips, old_ips) = (cluster_ips(ns), cluster_ips(os));
         if new_ips.len() == old_ips.len() {
             for (i, ip) in old_ips.iter().enumerate() {
                 if *ip != new_ips[i] {
-                    errs.push(FieldError::invalid(&ips_path.index(i), ips_value(&new_ips), "may not change once set"));
+                    errs.push(FieldError::invalid(
+                        &ips_path.index(i),
+                        ips_value(&new_ips),
+                        "may not change once set",
+                    ));
                 }
             }
         } else if old_ips.len() > new_ips.len() {
             if new_ips.is_empty() {
-                errs.push(FieldError::invalid(&ips_path.index(0), ips_value(&new_ips), "primary clusterIP can not be unset"));
+                errs.push(FieldError::invalid(
+                    &ips_path.index(0),
+                    ips_value(&new_ips),
+                    "primary clusterIP can not be unset",
+                ));
             }
             if !old_ips.is_empty() && !new_ips.is_empty() && new_ips[0] != old_ips[0] {
-                errs.push(FieldError::invalid(&ips_path.index(0), ips_value(&new_ips), "may not change once set"));
+                errs.push(FieldError::invalid(
+                    &ips_path.index(0),
+                    ips_value(&new_ips),
+                    "may not change once set",
+                ));
             }
             if new_ips.len() == 1 && s(ns, &["ipFamilyPolicy"]) != "SingleStack" {
                 errs.push(FieldError::invalid(
@@ -423,32 +588,58 @@ pub(crate) fn validate_service_update(new: &Value, old: &Value) -> Vec<FieldErro
                 ));
             }
         } else if !old_ips.is_empty() && new_ips[0] != old_ips[0] {
-            errs.push(FieldError::invalid(&ips_path.index(0), ips_value(&new_ips), "may not change once set"));
+            errs.push(FieldError::invalid(
+                &ips_path.index(0),
+                ips_value(&new_ips),
+                "may not change once set",
+            ));
         }
     }
     if !external_name && is_headless(ns) == is_headless(os) && !is_headless(ns) {
         let fam = |spec: &Value| -> Vec<String> {
-            arr_at(spec, &["ipFamilies"]).iter().map(|v| v.as_str().unwrap_or("").to_string()).collect()
+            arr_at(spec, &["ipFamilies"])
+                .iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect()
         };
         let (nf, of) = (fam(ns), fam(os));
         let fp = Path::new("spec").child("ipFamilies");
         if nf.len() == of.len() {
             if nf != of {
-                errs.push(FieldError::invalid(&fp.index(0), ips_value(&nf), "may not change once set"));
+                errs.push(FieldError::invalid(
+                    &fp.index(0),
+                    ips_value(&nf),
+                    "may not change once set",
+                ));
             }
         } else if !nf.is_empty() && !of.is_empty() && nf[0] != of[0] {
-            errs.push(FieldError::invalid(&fp.index(0), ips_value(&cluster_ips(ns)), "may not change once set"));
+            errs.push(FieldError::invalid(
+                &fp.index(0),
+                ips_value(&cluster_ips(ns)),
+                "may not change once set",
+            ));
         }
     }
-    if s(ns, &["type"]) == "LoadBalancer" && s(os, &["type"]) == "LoadBalancer" && get(ns, &["loadBalancerClass"]) != get(os, &["loadBalancerClass"]) {
+    if s(ns, &["type"]) == "LoadBalancer"
+        && s(os, &["type"]) == "LoadBalancer"
+        && get(ns, &["loadBalancerClass"]) != get(os, &["loadBalancerClass"])
+    {
         errs.push(FieldError::invalid(
             &Path::new("spec").child("loadBalancerClass"),
-            get(ns, &["loadBalancerClass"]).cloned().unwrap_or(Value::Null),
+            get(ns, &["loadBalancerClass"])
+                .cloned()
+                .unwrap_or(Value::Null),
             "may not change once set",
         ));
     }
-    if needs_health_check(ns) && needs_health_check(os) && i64_at(ns, &["healthCheckNodePort"]) != i64_at(os, &["healthCheckNodePort"]) {
-        errs.push(FieldError::forbidden(&Path::new("spec").child("healthCheckNodePort"), "field is immutable"));
+    if needs_health_check(ns)
+        && needs_health_check(os)
+        && i64_at(ns, &["healthCheckNodePort"]) != i64_at(os, &["healthCheckNodePort"])
+    {
+        errs.push(FieldError::forbidden(
+            &Path::new("spec").child("healthCheckNodePort"),
+            "field is immutable",
+        ));
     }
     errs.extend(validate_service(new));
     errs
@@ -469,9 +660,15 @@ mod tests {
 
     #[test]
     fn validation_service_valid_defaulted() {
-        let s = svc(json!({"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
-            "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}], "selector": {"app": "web"}}));
-        assert!(validate_service_create(&s).is_empty(), "{:?}", msgs(&validate_service_create(&s)));
+        let s = svc(
+            json!({"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
+            "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}], "selector": {"app": "web"}}),
+        );
+        assert!(
+            validate_service_create(&s).is_empty(),
+            "{:?}",
+            msgs(&validate_service_create(&s))
+        );
     }
 
     #[test]
@@ -494,10 +691,14 @@ mod tests {
 
     #[test]
     fn validation_service_type_and_cluster_ip_update() {
-        let s = svc(json!({"type": "Bogus", "sessionAffinity": "None", "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}]}));
+        let s = svc(
+            json!({"type": "Bogus", "sessionAffinity": "None", "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}]}),
+        );
         assert_eq!(
             msgs(&validate_service_create(&s)),
-            vec!["spec.type: Unsupported value: \"Bogus\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\""]
+            vec![
+                "spec.type: Unsupported value: \"Bogus\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\""
+            ]
         );
         let old = json!({"metadata": {"name": "web", "namespace": "default", "resourceVersion": "1"},
             "spec": {"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster", "clusterIP": "10.96.0.10",
@@ -507,7 +708,9 @@ mod tests {
         new["spec"]["clusterIPs"] = json!(["10.96.0.11"]);
         assert_eq!(
             msgs(&validate_service_update(&new, &old)),
-            vec!["spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.11\"}: may not change once set"]
+            vec![
+                "spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.11\"}: may not change once set"
+            ]
         );
     }
 }

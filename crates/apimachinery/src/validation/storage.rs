@@ -2,11 +2,13 @@
 
 use serde_json::Value;
 
+use super::NameRule;
 use super::field::{FieldError, Path};
 use super::format::is_qualified_name;
 use super::json::{arr_at, field, get, s, semantic_eq, str_at};
-use super::meta::{validate_builtin_object_meta, validate_builtin_object_meta_update, validate_label_name};
-use super::NameRule;
+use super::meta::{
+    validate_builtin_object_meta, validate_builtin_object_meta_update, validate_label_name,
+};
 
 const MAX_PARAMETER_SIZE: usize = 256 * 1024;
 const MAX_PARAMETERS: usize = 512;
@@ -33,7 +35,11 @@ pub(crate) fn validate_storage_class_create(obj: &Value) -> Vec<FieldError> {
             keys.sort();
             for k in keys {
                 if k.is_empty() {
-                    errs.push(FieldError::invalid(&p, k.as_str(), "field can not be empty."));
+                    errs.push(FieldError::invalid(
+                        &p,
+                        k.as_str(),
+                        "field can not be empty.",
+                    ));
                 }
                 total += k.len() + params[k].as_str().map_or(0, str::len);
             }
@@ -44,12 +50,20 @@ pub(crate) fn validate_storage_class_create(obj: &Value) -> Vec<FieldError> {
     }
     let policy = s(obj, &["reclaimPolicy"]);
     if !policy.is_empty() && policy != "Delete" && policy != "Retain" {
-        errs.push(FieldError::not_supported(&Path::new("reclaimPolicy"), policy, &["Delete", "Retain"]));
+        errs.push(FieldError::not_supported(
+            &Path::new("reclaimPolicy"),
+            policy,
+            &["Delete", "Retain"],
+        ));
     }
     match str_at(obj, &["volumeBindingMode"]) {
         None => errs.push(FieldError::required(&Path::new("volumeBindingMode"), "")),
         Some(m) if m != "Immediate" && m != "WaitForFirstConsumer" => {
-            errs.push(FieldError::not_supported(&Path::new("volumeBindingMode"), m, &["Immediate", "WaitForFirstConsumer"]))
+            errs.push(FieldError::not_supported(
+                &Path::new("volumeBindingMode"),
+                m,
+                &["Immediate", "WaitForFirstConsumer"],
+            ))
         }
         _ => {}
     }
@@ -66,7 +80,10 @@ pub(crate) fn validate_storage_class_create(obj: &Value) -> Vec<FieldError> {
             }
             for (k, v) in values.iter().enumerate() {
                 if values[..k].contains(v) {
-                    errs.push(FieldError::duplicate(&xp.child("values").index(k), v.clone()));
+                    errs.push(FieldError::duplicate(
+                        &xp.child("values").index(k),
+                        v.clone(),
+                    ));
                 }
             }
             let key = s(expr, &["key"]);
@@ -77,7 +94,10 @@ pub(crate) fn validate_storage_class_create(obj: &Value) -> Vec<FieldError> {
             keys.push(key);
         }
         if exprs.is_empty() {
-            errs.push(FieldError::required(&ep, "must have at least one label expression"));
+            errs.push(FieldError::required(
+                &ep,
+                "must have at least one label expression",
+            ));
         }
     }
     errs
@@ -86,18 +106,39 @@ pub(crate) fn validate_storage_class_create(obj: &Value) -> Vec<FieldError> {
 /// Parameters, provisioner, reclaim policy and binding mode are fixed at creation.
 pub(crate) fn validate_storage_class_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validate_builtin_object_meta_update(new, old);
-    if !semantic_eq(get(new, &["parameters"]).unwrap_or(&Value::Null), get(old, &["parameters"]).unwrap_or(&Value::Null)) {
-        errs.push(FieldError::forbidden(&Path::new("parameters"), "updates to parameters are forbidden."));
+    if !semantic_eq(
+        get(new, &["parameters"]).unwrap_or(&Value::Null),
+        get(old, &["parameters"]).unwrap_or(&Value::Null),
+    ) {
+        errs.push(FieldError::forbidden(
+            &Path::new("parameters"),
+            "updates to parameters are forbidden.",
+        ));
     }
     if s(new, &["provisioner"]) != s(old, &["provisioner"]) {
-        errs.push(FieldError::forbidden(&Path::new("provisioner"), "updates to provisioner are forbidden."));
+        errs.push(FieldError::forbidden(
+            &Path::new("provisioner"),
+            "updates to provisioner are forbidden.",
+        ));
     }
     if s(new, &["reclaimPolicy"]) != s(old, &["reclaimPolicy"]) {
-        errs.push(FieldError::forbidden(&Path::new("reclaimPolicy"), "updates to reclaimPolicy are forbidden."));
+        errs.push(FieldError::forbidden(
+            &Path::new("reclaimPolicy"),
+            "updates to reclaimPolicy are forbidden.",
+        ));
     }
-    let nm = field(new, &["volumeBindingMode"]).cloned().unwrap_or(Value::Null);
-    if !semantic_eq(&nm, get(old, &["volumeBindingMode"]).unwrap_or(&Value::Null)) {
-        errs.push(FieldError::invalid(&Path::new("volumeBindingMode"), nm, "field is immutable"));
+    let nm = field(new, &["volumeBindingMode"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    if !semantic_eq(
+        &nm,
+        get(old, &["volumeBindingMode"]).unwrap_or(&Value::Null),
+    ) {
+        errs.push(FieldError::invalid(
+            &Path::new("volumeBindingMode"),
+            nm,
+            "field is immutable",
+        ));
     }
     errs
 }
@@ -114,7 +155,10 @@ mod tests {
     #[test]
     fn validation_storage_class_provisioner_and_updates() {
         let sc = json!({"metadata": {"name": "fast"}, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"});
-        assert_eq!(msgs(&validate_storage_class_create(&sc)), vec!["provisioner: Required value"]);
+        assert_eq!(
+            msgs(&validate_storage_class_create(&sc)),
+            vec!["provisioner: Required value"]
+        );
         let old = json!({"metadata": {"name": "fast", "resourceVersion": "1"}, "provisioner": "nubis.io/local",
             "parameters": {"type": "ssd"}, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"});
         let mut new = old.clone();

@@ -110,18 +110,21 @@ pub(crate) fn validate_volumes(
         }
         if el.is_empty() {
             names.push(name);
-            valid.push(VolumeInfo { name: name.to_string(), source: source.unwrap_or_default() });
+            valid.push(VolumeInfo {
+                name: name.to_string(),
+                source: source.unwrap_or_default(),
+            });
         } else {
             errs.extend(el);
         }
-        if let Some(claim) = str_at(vol, &["persistentVolumeClaim", "claimName"]) {
-            if created_pvcs.iter().any(|c| c == claim) {
-                errs.push(FieldError::invalid(
-                    &idx.child("persistentVolumeClaim").child("claimName"),
-                    claim,
-                    "must not reference a PVC that gets created for an ephemeral volume",
-                ));
-            }
+        if let Some(claim) = str_at(vol, &["persistentVolumeClaim", "claimName"])
+            && created_pvcs.iter().any(|c| c == claim)
+        {
+            errs.push(FieldError::invalid(
+                &idx.child("persistentVolumeClaim").child("claimName"),
+                claim,
+                "must not reference a PVC that gets created for an ephemeral volume",
+            ));
         }
     }
     (valid, errs)
@@ -141,7 +144,10 @@ fn validate_volume_source(
             continue;
         };
         if chosen.is_some() {
-            errs.push(FieldError::forbidden(&path.child(forbidden_name), "may not specify more than 1 volume type"));
+            errs.push(FieldError::forbidden(
+                &path.child(forbidden_name),
+                "may not specify more than 1 volume type",
+            ));
             continue;
         }
         chosen = Some(key.to_string());
@@ -164,7 +170,10 @@ fn validate_volume_source(
                 if s(src, &["repository"]).is_empty() {
                     errs.push(FieldError::required(&p.child("repository"), ""));
                 }
-                errs.extend(validate_local_descending_path(s(src, &["directory"]), &p.child("directory")));
+                errs.extend(validate_local_descending_path(
+                    s(src, &["directory"]),
+                    &p.child("directory"),
+                ));
             }
             "secret" => {
                 if s(src, &["secretName"]).is_empty() {
@@ -193,7 +202,11 @@ fn validate_volume_source(
                     errs.push(FieldError::required(&p.child("path"), ""));
                 }
                 if !nfs_path.starts_with('/') {
-                    errs.push(FieldError::invalid(&p.child("path"), nfs_path, "must be an absolute path"));
+                    errs.push(FieldError::invalid(
+                        &p.child("path"),
+                        nfs_path,
+                        "must be an absolute path",
+                    ));
                 }
             }
             "persistentVolumeClaim" => {
@@ -213,11 +226,17 @@ fn validate_volume_source(
                 errs.extend(validate_projected_sources(src, &p));
             }
             "csi" => {
-                errs.extend(validate_csi_driver_name(s(src, &["driver"]), &p.child("driver")));
+                errs.extend(validate_csi_driver_name(
+                    s(src, &["driver"]),
+                    &p.child("driver"),
+                ));
                 if let Some(r) = field(src, &["nodePublishSecretRef"]) {
                     let n = s(r, &["name"]);
                     if n.is_empty() {
-                        errs.push(FieldError::required(&p.child("nodePublishSecretRef").child("name"), ""));
+                        errs.push(FieldError::required(
+                            &p.child("nodePublishSecretRef").child("name"),
+                            "",
+                        ));
                     } else {
                         for msg in super::format::is_dns1123_subdomain(n) {
                             errs.push(FieldError::invalid(&p.child("name"), n, msg));
@@ -230,21 +249,30 @@ fn validate_volume_source(
                     None => errs.push(FieldError::required(&p.child("volumeClaimTemplate"), "")),
                     Some(t) => {
                         let tp = p.child("volumeClaimTemplate");
-                        errs.extend(validate_template_meta(get(t, &["metadata"]), &tp.child("metadata")));
-                        errs.extend(forbid_template_meta_fields(get(t, &["metadata"]), &tp.child("metadata")));
-                        errs.extend(validate_pvc_spec(get(t, &["spec"]).unwrap_or(&Value::Null), &tp.child("spec")));
+                        errs.extend(validate_template_meta(
+                            get(t, &["metadata"]),
+                            &tp.child("metadata"),
+                        ));
+                        errs.extend(forbid_template_meta_fields(
+                            get(t, &["metadata"]),
+                            &tp.child("metadata"),
+                        ));
+                        errs.extend(validate_pvc_spec(
+                            get(t, &["spec"]).unwrap_or(&Value::Null),
+                            &tp.child("spec"),
+                        ));
                     }
                 }
-                if let Some(pod) = pod_name.filter(|n| !n.is_empty()) {
-                    if !vol_name.is_empty() {
-                        let pvc = format!("{pod}-{vol_name}");
-                        for msg in super::format::is_dns1123_subdomain(&pvc) {
-                            errs.push(FieldError::invalid(
-                                &path.child("name"),
-                                vol_name,
-                                format!("PVC name {}: {msg}", super::field::go_quote(&pvc)),
-                            ));
-                        }
+                if let Some(pod) = pod_name.filter(|n| !n.is_empty())
+                    && !vol_name.is_empty()
+                {
+                    let pvc = format!("{pod}-{vol_name}");
+                    for msg in super::format::is_dns1123_subdomain(&pvc) {
+                        errs.push(FieldError::invalid(
+                            &path.child("name"),
+                            vol_name,
+                            format!("PVC name {}: {msg}", super::field::go_quote(&pvc)),
+                        ));
                     }
                 }
             }
@@ -254,12 +282,20 @@ fn validate_volume_source(
                 }
                 let policy = s(src, &["pullPolicy"]);
                 if !policy.is_empty() && !["Always", "IfNotPresent", "Never"].contains(&policy) {
-                    errs.push(FieldError::not_supported(&p.child("pullPolicy"), policy, &["Always", "IfNotPresent", "Never"]));
+                    errs.push(FieldError::not_supported(
+                        &p.child("pullPolicy"),
+                        policy,
+                        &["Always", "IfNotPresent", "Never"],
+                    ));
                 }
             }
             other => {
                 if let Some((_, required)) = LEGACY_REQUIRED.iter().find(|(k, _)| *k == other) {
-                    let p = if other == "gcePersistentDisk" { path.child("persistentDisk") } else { p };
+                    let p = if other == "gcePersistentDisk" {
+                        path.child("persistentDisk")
+                    } else {
+                        p
+                    };
                     for r in *required {
                         if field(src, &[r]).is_none_or(super::json::is_zero) {
                             errs.push(FieldError::required(&p.child(r), ""));
@@ -282,8 +318,16 @@ fn validate_host_path(src: &Value, p: &Path) -> Vec<FieldError> {
     }
     let mut errs = validate_no_backsteps(host_path, &p.child("path"));
     if let Some(t) = str_at(src, &["type"]) {
-        const TYPES: &[&str] =
-            &["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"];
+        const TYPES: &[&str] = &[
+            "",
+            "BlockDevice",
+            "CharDevice",
+            "Directory",
+            "DirectoryOrCreate",
+            "File",
+            "FileOrCreate",
+            "Socket",
+        ];
         if !TYPES.contains(&t) {
             errs.push(FieldError::not_supported(&p.child("type"), t, TYPES));
         }
@@ -293,7 +337,9 @@ fn validate_host_path(src: &Value, p: &Path) -> Vec<FieldError> {
 
 fn validate_mode(src: &Value, key: &str, p: &Path) -> Vec<FieldError> {
     match i64_at(src, &[key]) {
-        Some(m) if !(0..=0o777).contains(&m) => vec![FieldError::invalid(&p.child(key), m, FILE_MODE_MSG)],
+        Some(m) if !(0..=0o777).contains(&m) => {
+            vec![FieldError::invalid(&p.child(key), m, FILE_MODE_MSG)]
+        }
         _ => Vec::new(),
     }
 }
@@ -307,13 +353,21 @@ fn validate_key_to_path(item: &Value, p: &Path) -> Vec<FieldError> {
     if item_path.is_empty() {
         errs.push(FieldError::required(&p.child("path"), ""));
     }
-    errs.extend(validate_local_non_reserved_path(item_path, &p.child("path")));
+    errs.extend(validate_local_non_reserved_path(
+        item_path,
+        &p.child("path"),
+    ));
     errs.extend(validate_mode(item, "mode", p));
     errs
 }
 
-const VOLUME_FIELD_PATHS: &[&str] =
-    &["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"];
+const VOLUME_FIELD_PATHS: &[&str] = &[
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+];
 
 fn validate_downward_api_file(file: &Value, p: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
@@ -321,18 +375,39 @@ fn validate_downward_api_file(file: &Value, p: &Path) -> Vec<FieldError> {
     if file_path.is_empty() {
         errs.push(FieldError::required(&p.child("path"), ""));
     }
-    errs.extend(validate_local_non_reserved_path(file_path, &p.child("path")));
-    match (field(file, &["fieldRef"]), field(file, &["resourceFieldRef"])) {
+    errs.extend(validate_local_non_reserved_path(
+        file_path,
+        &p.child("path"),
+    ));
+    match (
+        field(file, &["fieldRef"]),
+        field(file, &["resourceFieldRef"]),
+    ) {
         (Some(fr), rr) => {
-            errs.extend(super::pod::validate_object_field_selector(fr, VOLUME_FIELD_PATHS, &p.child("fieldRef")));
+            errs.extend(super::pod::validate_object_field_selector(
+                fr,
+                VOLUME_FIELD_PATHS,
+                &p.child("fieldRef"),
+            ));
             if rr.is_some() {
-                errs.push(FieldError::invalid(p, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"));
+                errs.push(FieldError::invalid(
+                    p,
+                    "resource",
+                    "fieldRef and resourceFieldRef can not be specified simultaneously",
+                ));
             }
         }
         (None, Some(rr)) => {
-            errs.extend(super::pod::validate_resource_field_selector(rr, &p.child("resourceFieldRef"), true));
+            errs.extend(super::pod::validate_resource_field_selector(
+                rr,
+                &p.child("resourceFieldRef"),
+                true,
+            ));
         }
-        (None, None) => errs.push(FieldError::required(p, "one of fieldRef and resourceFieldRef is required")),
+        (None, None) => errs.push(FieldError::required(
+            p,
+            "one of fieldRef and resourceFieldRef is required",
+        )),
     }
     errs.extend(validate_mode(file, "mode", p));
     errs
@@ -356,7 +431,11 @@ fn validate_projected_sources(src: &Value, p: &Path) -> Vec<FieldError> {
                     let ip = s(item, &["path"]);
                     if !ip.is_empty() {
                         if all_paths.iter().any(|x| x == ip) {
-                            errs.push(FieldError::invalid(p, s(x, &["name"]), "conflicting duplicate paths"));
+                            errs.push(FieldError::invalid(
+                                p,
+                                s(x, &["name"]),
+                                "conflicting duplicate paths",
+                            ));
                         } else {
                             all_paths.push(ip.to_string());
                         }
@@ -383,26 +462,42 @@ fn validate_projected_sources(src: &Value, p: &Path) -> Vec<FieldError> {
             let tp = sp.child("serviceAccountToken");
             let exp = i64_at(t, &["expirationSeconds"]).unwrap_or(0);
             if exp < 600 {
-                errs.push(FieldError::invalid(&tp.child("expirationSeconds"), exp, "may not specify a duration less than 10 minutes"));
+                errs.push(FieldError::invalid(
+                    &tp.child("expirationSeconds"),
+                    exp,
+                    "may not specify a duration less than 10 minutes",
+                ));
             }
             if exp > 1 << 32 {
-                errs.push(FieldError::invalid(&tp.child("expirationSeconds"), exp, "may not specify a duration larger than 2^32 seconds"));
+                errs.push(FieldError::invalid(
+                    &tp.child("expirationSeconds"),
+                    exp,
+                    "may not specify a duration larger than 2^32 seconds",
+                ));
             }
             let token_path = s(t, &["path"]);
             if token_path.is_empty() {
                 errs.push(FieldError::required(&p.child("path"), ""));
             } else {
-                errs.extend(validate_local_non_reserved_path(token_path, &p.child("path")));
+                errs.extend(validate_local_non_reserved_path(
+                    token_path,
+                    &p.child("path"),
+                ));
             }
         }
         if let Some(b) = field(source, &["clusterTrustBundle"]) {
             count += 1;
             let bp = sp.child("clusterTrustBundle");
             match (field(b, &["name"]), field(b, &["signerName"])) {
-                (Some(_), Some(_)) => {
-                    errs.push(FieldError::invalid(&bp, b.clone(), "only one of name and signerName may be used"))
-                }
-                (None, None) => errs.push(FieldError::required(&bp, "either name or signerName must be specified")),
+                (Some(_), Some(_)) => errs.push(FieldError::invalid(
+                    &bp,
+                    b.clone(),
+                    "only one of name and signerName may be used",
+                )),
+                (None, None) => errs.push(FieldError::required(
+                    &bp,
+                    "either name or signerName must be specified",
+                )),
                 _ => {}
             }
             let bpath = s(b, &["path"]);
@@ -410,10 +505,16 @@ fn validate_projected_sources(src: &Value, p: &Path) -> Vec<FieldError> {
                 errs.push(FieldError::required(&bp.child("path"), ""));
             }
             errs.extend(validate_local_non_reserved_path(bpath, &bp.child("path")));
-            errs.extend(validate_label_selector(get(b, &["labelSelector"]), &bp.child("labelSelector")));
+            errs.extend(validate_label_selector(
+                get(b, &["labelSelector"]),
+                &bp.child("labelSelector"),
+            ));
         }
         if count > 1 {
-            errs.push(FieldError::forbidden(&sp, "may not specify more than 1 volume type per source"));
+            errs.push(FieldError::forbidden(
+                &sp,
+                "may not specify more than 1 volume type per source",
+            ));
         }
     }
     errs
@@ -439,7 +540,10 @@ pub(crate) fn forbid_template_meta_fields(meta: Option<&Value>, p: &Path) -> Vec
     if let Some(m) = meta.and_then(Value::as_object) {
         let mut keys: Vec<&String> = m
             .iter()
-            .filter(|(k, v)| !matches!(k.as_str(), "labels" | "annotations" | "creationTimestamp") && !super::json::is_zero(v))
+            .filter(|(k, v)| {
+                !matches!(k.as_str(), "labels" | "annotations" | "creationTimestamp")
+                    && !super::json::is_zero(v)
+            })
             .map(|(k, _)| k)
             .collect();
         keys.sort();
@@ -452,7 +556,11 @@ pub(crate) fn forbid_template_meta_fields(meta: Option<&Value>, p: &Path) -> Vec
 
 /// No `..` path element.
 pub(crate) fn validate_no_backsteps(target: &str, p: &Path) -> Vec<FieldError> {
-    if target.replace('\\', "/").split('/').any(|part| part == "..") {
+    if target
+        .replace('\\', "/")
+        .split('/')
+        .any(|part| part == "..")
+    {
         vec![FieldError::invalid(p, target, "must not contain '..'")]
     } else {
         Vec::new()
