@@ -15,7 +15,7 @@ fn aggregated_version(accept: Option<&str>) -> Option<&'static str> {
     let accept = accept?;
     for clause in accept.split(',') {
         let params: Vec<&str> = clause.split(';').map(str::trim).collect();
-        let has = |p: &str| params.iter().any(|x| *x == p);
+        let has = |p: &str| params.contains(&p);
         if has("g=apidiscovery.k8s.io") && has("as=APIGroupDiscoveryList") {
             if has("v=v2") {
                 return Some("v2");

@@ -79,11 +79,7 @@ pub fn parse(method: &Method, path: &str, watch_param: bool) -> RequestInfo {
     // `namespaces/{name}` and `namespaces/{name}/{status|finalize}` are the
     // namespace object itself.
     let (namespace, rest): (Option<String>, &[&str]) = match rest {
-        ["namespaces", ns, tail @ ..]
-            if !tail.is_empty() && !(tail.len() == 1 && is_namespace_subresource(tail[0])) =>
-        {
-            (Some(ns.to_string()), tail)
-        }
+        ["namespaces", ns, tail @ ..] if addresses_namespaced(tail) => (Some(ns.to_string()), tail),
         _ => (None, rest),
     };
     let (resource, name, subresource) = match rest {
@@ -107,8 +103,14 @@ pub fn parse(method: &Method, path: &str, watch_param: bool) -> RequestInfo {
     RequestInfo::Resource(ResourceRequest { verb, group, version, resource, namespace, name, subresource })
 }
 
-fn is_namespace_subresource(s: &str) -> bool {
-    matches!(s, "status" | "finalize")
+/// Whether what follows `namespaces/{ns}/` is a namespaced resource rather
+/// than the namespace's own subresource.
+fn addresses_namespaced(tail: &[&str]) -> bool {
+    match tail {
+        [] => false,
+        [one] => !matches!(*one, "status" | "finalize"),
+        _ => true,
+    }
 }
 
 #[cfg(test)]

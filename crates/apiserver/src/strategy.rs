@@ -67,6 +67,9 @@ pub fn prepare_for_create(r: &Resource, obj: &mut Value) {
         obj["status"] = json!({"phase": "Active"});
         return;
     }
+    if is(r, "batch", "jobs") {
+        apimachinery::defaults::generate_job_selector(obj);
+    }
     if is(r, "", "pods") {
         let qos = apimachinery::defaults::pod_qos_class(obj);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});
@@ -198,7 +201,7 @@ pub fn allocate(server: &ApiServer, r: &Resource, obj: &mut Value, old: Option<&
                     return Err(vec![FieldError::invalid(
                         &Path::new("spec").child("clusterIPs"),
                         json!([ip]),
-                        &format!("failed to allocate IP {ip}: provided IP is not in the valid range. The range of valid IPs is {cidr}"),
+                        format!("failed to allocate IP {ip}: provided IP is not in the valid range. The range of valid IPs is {cidr}"),
                     )]);
                 }
             }
@@ -245,7 +248,7 @@ pub fn allocate(server: &ApiServer, r: &Resource, obj: &mut Value, old: Option<&
                             return Err(vec![FieldError::invalid(
                                 &Path::new("spec").child("ports").index(i).child("nodePort"),
                                 json!(n),
-                                &format!("provided port is not in the valid range. The range of valid ports is {lo}-{hi}"),
+                                format!("provided port is not in the valid range. The range of valid ports is {lo}-{hi}"),
                             )]);
                         }
                         if !kept && taken.contains(&n) {

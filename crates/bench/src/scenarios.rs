@@ -135,15 +135,14 @@ pub async fn watch(nubis: &Path, watchers: usize, writes: usize) -> Result<()> {
             let mut stream = api.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
             let mut got = 0;
             while let Some(ev) = stream.next().await {
-                if let WatchEvent::Added(cm) = ev? {
-                    if let Some(name) = cm.metadata.name {
+                if let WatchEvent::Added(cm) = ev?
+                    && let Some(name) = cm.metadata.name {
                         seen.record(w, name, Instant::now());
                         got += 1;
                         if got == writes {
                             break;
                         }
                     }
-                }
             }
             Ok::<_, kube::Error>(())
         }));

@@ -72,10 +72,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
-    }
     Ok(())
 }

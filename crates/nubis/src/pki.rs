@@ -86,11 +86,10 @@ impl Pki {
     pub fn serving(&self, names: &[String]) -> Result<CertPair> {
         let sans_file = self.dir.join("server.sans");
         let wanted = names.join("\n");
-        if let (Some(pair), Ok(recorded)) = (read_pair(&self.dir, "server"), std::fs::read_to_string(&sans_file)) {
-            if recorded == wanted {
+        if let (Some(pair), Ok(recorded)) = (read_pair(&self.dir, "server"), std::fs::read_to_string(&sans_file))
+            && recorded == wanted {
                 return Ok(pair);
             }
-        }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "nubis-apiserver");

@@ -29,11 +29,10 @@ fn serving_names(listen: &SocketAddr) -> Vec<String> {
     if !listen.ip().is_unspecified() {
         names.push(listen.ip().to_string());
     }
-    if let Ok(h) = hostname::get() {
-        if let Some(h) = h.to_str() {
+    if let Ok(h) = hostname::get()
+        && let Some(h) = h.to_str() {
             names.push(h.to_string());
         }
-    }
     for n in ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "10.96.0.1"] {
         names.push(n.to_string());
     }

@@ -75,11 +75,10 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
     assert_eq!(patched.metadata.generation, Some(2));
 
     let mut replaced = patched.clone();
-    if let Some(spec) = replaced.spec.as_mut() {
-        if let Some(ps) = spec.template.spec.as_mut() {
+    if let Some(spec) = replaced.spec.as_mut()
+        && let Some(ps) = spec.template.spec.as_mut() {
             ps.containers[0].image = Some("nginx:1.26".into());
         }
-    }
     let replaced = deployments.replace("api", &PostParams::default(), &replaced).await.expect("replace");
     assert_eq!(replaced.metadata.generation, Some(3));
     let stale = deployments.replace("api", &PostParams::default(), &patched).await;

@@ -53,11 +53,10 @@ impl Selectors {
     }
 
     pub fn matches(&self, group: &str, kind: &str, obj: &Value) -> bool {
-        if let Some(l) = &self.label {
-            if !l.matches(obj.labels()) {
+        if let Some(l) = &self.label
+            && !l.matches(obj.labels()) {
                 return false;
             }
-        }
         if let Some(f) = &self.field {
             let fields = field::selectable_fields(group, kind, obj);
             if !f.matches(&fields) {
@@ -126,14 +125,13 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     }
     let mut meta = Map::new();
     meta.insert("resourceVersion".into(), Value::String(listed.revision.to_string()));
-    if more {
-        if let Some(k) = last_key {
+    if more
+        && let Some(k) = last_key {
             meta.insert("continue".into(), Value::String(ContinueToken::new(listed.revision, k).encode()));
             if selectors.is_empty() {
                 meta.insert("remainingItemCount".into(), Value::from(remaining));
             }
         }
-    }
     list_response(&ctx, items, meta)
 }
 

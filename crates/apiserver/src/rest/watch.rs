@@ -65,13 +65,12 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         // client's resourceVersion.
         let mut last_rv;
         if send_initial {
-            if let Some(rv) = rv.filter(|rv| *rv > 0) {
-                if let Err(e) = wait_for_revision(&store, rv).await {
+            if let Some(rv) = rv.filter(|rv| *rv > 0)
+                && let Err(e) = wait_for_revision(&store, rv).await {
                     let _ = tx.send(send(error_event(&e))).await;
                     metrics_gauge.dec();
                     return;
                 }
-            }
             let listed = match store.list(&prefix, store::ListOptions::default()) {
                 Ok(l) => l,
                 Err(e) => {
@@ -82,12 +81,11 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             };
             for kv in &listed.items {
                 let Ok(obj) = decode_stored(kv) else { continue };
-                if selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj) {
-                    if tx.send(send(event(&ctx, "ADDED", obj))).await.is_err() {
+                if selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj)
+                    && tx.send(send(event(&ctx, "ADDED", obj))).await.is_err() {
                         metrics_gauge.dec();
                         return;
                     }
-                }
             }
             last_rv = listed.revision;
             if ctx.query.send_initial_events == Some(true) {

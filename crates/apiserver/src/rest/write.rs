@@ -219,11 +219,10 @@ async fn write_loop(
             Some(rv) => Some(rv),
             None => new.resource_version().map(parse_rv).transpose()?,
         };
-        if let Some(rv) = demanded {
-            if rv != kv.mod_revision {
+        if let Some(rv) = demanded
+            && rv != kv.mod_revision {
                 return Err(conflict(ctx, name));
             }
-        }
         check_namespace(ctx, &mut new)?;
         strategy::normalize(&ctx.resource, &mut new);
         if target == Target::Main {

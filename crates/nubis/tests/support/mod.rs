@@ -119,14 +119,13 @@ pub fn kubectl_binary(version: &str) -> PathBuf {
     }
     if let Ok(out) = Command::new("sh").args(["-c", "command -v kubectl"]).output() {
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if let Ok(real) = std::fs::canonicalize(&path) {
-            if let Some(dir) = real.parent() {
+        if let Ok(real) = std::fs::canonicalize(&path)
+            && let Some(dir) = real.parent() {
                 let p = dir.join(format!("kubectl.{version}"));
                 if p.exists() {
                     return p;
                 }
             }
-        }
     }
     PathBuf::from("kubectl")
 }
