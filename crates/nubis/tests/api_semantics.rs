@@ -1,0 +1,148 @@
+//! Kubernetes metadata semantics through the kube crate: finalizers and
+//! deletionTimestamp, dry runs, generateName, immutable ConfigMaps, the
+//! status subresource, namespace lifecycle, label selector operators and
+//! watch resume.
+
+mod support;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use serde_json::json;
+use std::time::Duration;
+use support::{Nubis, kube_client};
+
+fn cm(v: serde_json::Value) -> ConfigMap {
+    serde_json::from_value(v).expect("a valid ConfigMap")
+}
+
+#[tokio::test]
+async fn api_semantics_metadata_rules() {
+    let nubis = Nubis::start();
+    let client = kube_client(&nubis.kubeconfig()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+
+    // Finalizers: delete only marks; removing the last finalizer deletes.
+    cms.create(&PostParams::default(), &cm(json!({"metadata": {"name": "fin", "finalizers": ["example.com/hold"]}})))
+        .await
+        .expect("create");
+    cms.delete("fin", &DeleteParams::default()).await.expect("delete");
+    let marked = cms.get("fin").await.expect("still there");
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    cms.patch("fin", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .expect("remove finalizer");
+    assert!(cms.get_opt("fin").await.expect("get").is_none(), "gone once the last finalizer is removed");
+
+    // Dry runs store nothing.
+    let dry = PostParams { dry_run: true, ..Default::default() };
+    let out = cms.create(&dry, &cm(json!({"metadata": {"name": "dry"}}))).await.expect("dry create");
+    assert_eq!(out.metadata.name.as_deref(), Some("dry"));
+    assert!(cms.get_opt("dry").await.expect("get").is_none());
+
+    // generateName.
+    let generated = cms.create(&PostParams::default(), &cm(json!({"metadata": {"generateName": "gen-"}}))).await.expect("gen");
+    let name = generated.metadata.name.expect("a generated name");
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+
+    // Immutable ConfigMaps.
+    cms.create(&PostParams::default(), &cm(json!({"metadata": {"name": "frozen"}, "data": {"a": "1"}, "immutable": true})))
+        .await
+        .expect("create immutable");
+    let err = cms
+        .patch("frozen", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "2"}})))
+        .await
+        .expect_err("immutable data cannot change");
+    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 422), "{err:?}");
+    // Its labels still can.
+    cms.patch("frozen", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})))
+        .await
+        .expect("labels of an immutable ConfigMap may change");
+
+    // Label selector operators.
+    for (n, env, tier) in [("s1", "prod", "web"), ("s2", "dev", "web"), ("s3", "prod", "db")] {
+        cms.create(&PostParams::default(), &cm(json!({"metadata": {"name": n, "labels": {"env": env, "tier": tier}}})))
+            .await
+            .expect("create labelled");
+    }
+    let names = |l: kube::core::ObjectList<ConfigMap>| {
+        let mut v: Vec<String> = l.items.into_iter().filter_map(|c| c.metadata.name).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(cms.list(&ListParams::default().labels("env=prod")).await.expect("eq")), ["s1", "s3"]);
+    assert_eq!(names(cms.list(&ListParams::default().labels("env!=prod,tier")).await.expect("ne")), ["s2"]);
+    assert_eq!(names(cms.list(&ListParams::default().labels("tier in (db),env notin (dev)")).await.expect("in")), ["s3"]);
+    assert_eq!(names(cms.list(&ListParams::default().labels("!env,x")).await.expect("not exists")), ["frozen"]);
+    assert_eq!(
+        names(cms.list(&ListParams::default().fields("metadata.name=s2")).await.expect("field")),
+        ["s2"]
+    );
+}
+
+#[tokio::test]
+async fn api_semantics_status_subresource_and_namespaces() {
+    let nubis = Nubis::start();
+    let client = kube_client(&nubis.kubeconfig()).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+        },
+        "status": {"replicas": 7},
+    }))
+    .expect("deployment");
+    let created = deployments.create(&PostParams::default(), &d).await.expect("create");
+    assert_eq!(created.status.and_then(|s| s.replicas), None, "status is not set by create");
+
+    // The status subresource changes status only.
+    let st = deployments
+        .patch_status("d", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 9}, "status": {"replicas": 3}})))
+        .await
+        .expect("patch status");
+    assert_eq!(st.status.as_ref().and_then(|s| s.replicas), Some(3));
+    assert_eq!(st.spec.as_ref().and_then(|s| s.replicas), Some(1), "status writes do not touch spec");
+    assert_eq!(st.metadata.generation, Some(1));
+    // The main resource does not change status.
+    let main = deployments
+        .patch("d", &PatchParams::default(), &Patch::Merge(json!({"status": {"replicas": 0}, "spec": {"replicas": 2}})))
+        .await
+        .expect("patch main");
+    assert_eq!(main.status.as_ref().and_then(|s| s.replicas), Some(3));
+    assert_eq!(main.metadata.generation, Some(2));
+
+    // Watch resumes from a resourceVersion with exactly the later events.
+    let rv = main.metadata.resource_version.clone().expect("rv");
+    deployments
+        .patch("d", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 4}})))
+        .await
+        .expect("patch");
+    let mut w = deployments.watch(&WatchParams::default().timeout(5), &rv).await.expect("watch").boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), w.next()).await.expect("event").expect("open").expect("ok");
+    match first {
+        WatchEvent::Modified(d) => assert_eq!(d.spec.and_then(|s| s.replicas), Some(4)),
+        other => panic!("expected MODIFIED, got {other:?}"),
+    }
+
+    // A terminating namespace takes no new objects.
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "going"}})).expect("ns"))
+        .await
+        .expect("create ns");
+    namespaces.delete("going", &DeleteParams::default()).await.expect("delete ns");
+    let ns = namespaces.get("going").await.expect("terminating namespace is still there");
+    assert_eq!(ns.status.and_then(|s| s.phase).as_deref(), Some("Terminating"));
+    let in_going: Api<ConfigMap> = Api::namespaced(client.clone(), "going");
+    let err = in_going.create(&PostParams::default(), &cm(json!({"metadata": {"name": "late"}}))).await.expect_err("refused");
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 403);
+            assert!(s.message.contains("because it is being terminated"), "{}", s.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
