@@ -36,11 +36,11 @@ impl Selectors {
         let field = match &ctx.query.field_selector {
             Some(s) => {
                 let sel = FieldSelector::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                for f in sel.fields() {
-                    if !field::is_supported_field(&ctx.resource.group, &ctx.resource.kind, f) {
-                        return Err(ApiError::BadRequest(format!("field label not supported: {f}")));
-                    }
-                }
+                // Checks each field against the kind and rewrites aliases
+                // (`spec.host` is `spec.nodeName`), with Kubernetes' messages.
+                let sel = sel
+                    .convert(&ctx.resource.group, &ctx.resource.kind)
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 Some(sel)
             }
             None => None,

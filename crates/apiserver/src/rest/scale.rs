@@ -74,7 +74,7 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
             BodyFormat::MergePatch | BodyFormat::StrategicMergePatch => patch::apply_merge_patch(current, &doc),
             _ => return Err(ApiError::UnsupportedMediaType),
         };
-        r.map_err(|e| ApiError::BadRequest(e.to_string()))
+        r.map_err(super::write::patch_error)
     })
     .await
 }

@@ -184,10 +184,7 @@ pub async fn patch(ctx: Ctx, body: Bytes, target: Target) -> Result<Response<Bod
             BodyFormat::MergePatch => patch::apply_merge_patch(current, &patch_doc),
             _ => patch::apply_strategic_merge_patch(current, &patch_doc, &group, &kind),
         };
-        let mut patched = patched.map_err(|e| match e {
-            patch::PatchError::UnsupportedKind { .. } => ApiError::UnsupportedPatch(e.to_string()),
-            e => ApiError::BadRequest(e.to_string()),
-        })?;
+        let mut patched = patched.map_err(patch_error)?;
         if !patched.is_object() {
             return Err(ApiError::BadRequest("the patch turned the object into a non-object".into()));
         }
@@ -273,6 +270,16 @@ async fn write_loop(
         }
     }
     Err(conflict(ctx, name))
+}
+
+/// The status of a patch that does not apply, as Kubernetes gives it.
+pub(super) fn patch_error(e: patch::PatchError) -> ApiError {
+    match e.status_code() {
+        415 => ApiError::UnsupportedPatch(e.to_string()),
+        413 => ApiError::TooLarge { limit: patch::MAX_JSON_PATCH_OPERATIONS },
+        422 => ApiError::Unprocessable(e.to_string()),
+        _ => ApiError::BadRequest(e.to_string()),
+    }
 }
 
 fn conflict(ctx: &Ctx, name: &str) -> ApiError {
