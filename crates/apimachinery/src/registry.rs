@@ -80,6 +80,9 @@ impl Resource {
     /// The storage key prefix of this resource: every object of the resource
     /// lives under it, so a list or watch is a prefix scan.
     pub fn key_prefix(&self) -> String {
+        if let Some(shared) = crate::conversion::storage_alias(&self.group, &self.plural) {
+            return shared.to_string();
+        }
         let group = if self.group.is_empty() { "core" } else { &self.group };
         format!("/registry/{group}/{}/", self.plural)
     }

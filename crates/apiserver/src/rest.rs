@@ -17,6 +17,7 @@ use crate::error::{ApiError, Qualified};
 use crate::query::Query;
 use crate::request_info::{ResourceRequest, Verb};
 use crate::server::ApiServer;
+use apimachinery::conversion;
 use apimachinery::object::meta_mut;
 use apimachinery::registry::Resource;
 use bytes::Bytes;
@@ -69,6 +70,18 @@ impl Ctx {
 
     pub fn name(&self) -> Result<&str, ApiError> {
         self.req.name.as_deref().ok_or(ApiError::MethodNotAllowed)
+    }
+
+    /// A stored object in the form this resource serves.
+    pub fn decode(&self, kv: &store::KeyValue) -> Result<Value, ApiError> {
+        let obj = decode_stored(kv)?;
+        Ok(conversion::from_storage(&self.resource.group, &self.resource.kind, obj))
+    }
+
+    /// The stored form of an object of this resource.
+    pub fn encode(&self, obj: &Value) -> Result<Bytes, ApiError> {
+        let stored = conversion::to_storage(&self.resource.group, &self.resource.kind, obj.clone());
+        encode_for_store(&stored)
     }
 }
 

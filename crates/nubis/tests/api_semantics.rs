@@ -146,3 +146,32 @@ async fn api_semantics_status_subresource_and_namespaces() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn api_semantics_events_share_storage_across_groups() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event;
+    let nubis = Nubis::start();
+    let client = kube_client(&nubis.kubeconfig()).await;
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let ev: Event = serde_json::from_value(json!({
+        "metadata": {"name": "web.1"},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "regarding": {"kind": "Pod", "name": "web", "namespace": "default"},
+        "note": "Pulled image", "reason": "Pulled", "type": "Normal", "action": "Pull",
+        "reportingController": "nubis.io/node", "reportingInstance": "node-1",
+    }))
+    .expect("event");
+    events.create(&PostParams::default(), &ev).await.expect("create events.k8s.io Event");
+    let core: Api<CoreEvent> = Api::namespaced(client, "default");
+    let listed = core
+        .list(&ListParams::default().fields("involvedObject.name=web,reason=Pulled"))
+        .await
+        .expect("list core events");
+    assert_eq!(listed.items.len(), 1);
+    let e = &listed.items[0];
+    assert_eq!(e.message.as_deref(), Some("Pulled image"));
+    assert_eq!(e.reporting_component.as_deref(), Some("nubis.io/node"));
+    let back = events.get("web.1").await.expect("read back in events.k8s.io");
+    assert_eq!(back.note.as_deref(), Some("Pulled image"));
+}

@@ -4,7 +4,7 @@
 
 use super::output::{list_response, object_response};
 use super::read::Selectors;
-use super::{Ctx, decode_stored, encode_for_store};
+use super::Ctx;
 use crate::body::Body;
 use crate::codec::{self, BodyFormat};
 use crate::error::ApiError;
@@ -71,7 +71,7 @@ async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Value
     let key = ctx.key(name);
     for _ in 0..MAX_RETRIES {
         let kv = ctx.store().get(&key).ok_or_else(|| ctx.not_found(name))?;
-        let current = decode_stored(&kv)?;
+        let current = ctx.decode(&kv)?;
         check_preconditions(ctx, name, &current, opts)?;
         let mut marked = current.clone();
         let graceful = mark_for_deletion(ctx, &mut marked, opts);
@@ -79,9 +79,9 @@ async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Value
             if marked == current || opts.dry_run {
                 return Ok(marked);
             }
-            let bytes = encode_for_store(&marked)?;
+            let bytes = ctx.encode(&marked)?;
             match ctx.store().update(&key, bytes, Some(kv.mod_revision)).await {
-                Ok(stored) => return decode_stored(&stored),
+                Ok(stored) => return ctx.decode(&stored),
                 Err(store::StoreError::Conflict { .. }) => continue,
                 Err(store::StoreError::NotFound { .. }) => return Err(ctx.not_found(name)),
                 Err(e) => return Err(e.into()),
@@ -165,7 +165,7 @@ pub async fn delete_collection(ctx: Ctx, body: Bytes) -> Result<Response<Body>, 
     let listed = ctx.store().list(&prefix, store::ListOptions::default())?;
     let mut deleted = Vec::new();
     for kv in &listed.items {
-        let obj = decode_stored(kv)?;
+        let obj = ctx.decode(kv)?;
         if !selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj) {
             continue;
         }

@@ -3,7 +3,7 @@
 
 use super::continue_token::ContinueToken;
 use super::output::{list_response, object_response};
-use super::{Ctx, decode_stored, parse_rv};
+use super::{Ctx, parse_rv};
 use crate::body::Body;
 use crate::error::ApiError;
 use crate::query::RvMatch;
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let name = ctx.name()?;
     let kv = ctx.store().get(&ctx.key(name)).ok_or_else(|| ctx.not_found(name))?;
-    let obj = decode_stored(&kv)?;
+    let obj = ctx.decode(&kv)?;
     object_response(&ctx, StatusCode::OK, obj)
 }
 
@@ -111,7 +111,7 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             remaining += 1;
             continue;
         }
-        let obj = decode_stored(kv)?;
+        let obj = ctx.decode(kv)?;
         if !selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj) {
             continue;
         }

@@ -1,7 +1,7 @@
 //! The `scale` subresource: an `autoscaling/v1 Scale` view of a workload's
 //! `spec.replicas`, `status.replicas` and selector.
 
-use super::{Ctx, decode_stored, encode_for_store, parse_rv};
+use super::{Ctx, parse_rv};
 use crate::body::Body;
 use crate::codec::{self, BodyFormat};
 use crate::error::ApiError;
@@ -47,7 +47,7 @@ fn scale_of(obj: &Value) -> Value {
 pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let name = ctx.name()?;
     let kv = ctx.store().get(&ctx.key(name)).ok_or_else(|| ctx.not_found(name))?;
-    let obj = decode_stored(&kv)?;
+    let obj = ctx.decode(&kv)?;
     scale_response(&ctx, scale_of(&obj))
 }
 
@@ -86,7 +86,7 @@ async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>
     let key = ctx.key(&name);
     for _ in 0..MAX_RETRIES {
         let kv = ctx.store().get(&key).ok_or_else(|| ctx.not_found(&name))?;
-        let mut obj = decode_stored(&kv)?;
+        let mut obj = ctx.decode(&kv)?;
         let current_scale = scale_of(&obj);
         let wanted = make(&current_scale)?;
         let demanded = wanted.resource_version().map(parse_rv).transpose()?;
@@ -115,9 +115,9 @@ async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>
         if ctx.query.dry_run {
             return scale_response(&ctx, scale_of(&obj));
         }
-        let bytes = encode_for_store(&obj)?;
+        let bytes = ctx.encode(&obj)?;
         match ctx.store().update(&key, bytes, Some(kv.mod_revision)).await {
-            Ok(stored) => return scale_response(&ctx, scale_of(&decode_stored(&stored)?)),
+            Ok(stored) => return scale_response(&ctx, scale_of(&ctx.decode(&stored)?)),
             Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
             Err(store::StoreError::Conflict { .. }) => {
                 return Err(ApiError::Conflict {

@@ -5,7 +5,7 @@
 
 use super::output::{partial_metadata, table_of};
 use super::read::{Selectors, wait_for_revision};
-use super::{Ctx, decode_stored, parse_rv};
+use super::{Ctx, parse_rv};
 use crate::body::{self, Body};
 use crate::codec::Output;
 use crate::error::ApiError;
@@ -80,7 +80,7 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
                 }
             };
             for kv in &listed.items {
-                let Ok(obj) = decode_stored(kv) else { continue };
+                let Ok(obj) = ctx.decode(kv) else { continue };
                 if selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj)
                     && tx.send(send(event(&ctx, "ADDED", obj))).await.is_err() {
                         metrics_gauge.dec();
@@ -156,8 +156,8 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
 fn translate(ctx: &Ctx, selectors: &Selectors, ev: &store::Event) -> Option<Value> {
     let group = &ctx.resource.group;
     let kind = &ctx.resource.kind;
-    let obj = decode_stored(&ev.kv).ok()?;
-    let prev = ev.prev.as_ref().and_then(|p| decode_stored(p).ok());
+    let obj = ctx.decode(&ev.kv).ok()?;
+    let prev = ev.prev.as_ref().and_then(|p| ctx.decode(p).ok());
     let prev_matches = prev.as_ref().is_some_and(|p| selectors.matches(group, kind, p));
     match ev.kind {
         store::EventKind::Delete => {

@@ -3,7 +3,7 @@
 //! answered only after the store made it durable.
 
 use super::output::object_response;
-use super::{Ctx, Target, decode_stored, encode_for_store, parse_rv};
+use super::{Ctx, Target, parse_rv};
 use crate::admission;
 use crate::body::Body;
 use crate::codec::{self, BodyFormat};
@@ -119,7 +119,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     if ctx.query.dry_run {
         return with_warnings(object_response(&ctx, StatusCode::CREATED, obj), &warnings);
     }
-    let bytes = encode_for_store(&obj)?;
+    let bytes = ctx.encode(&obj)?;
     let kv = match ctx.store().create(&ctx.key(&name), bytes).await {
         Ok(kv) => kv,
         Err(store::StoreError::AlreadyExists { .. }) => {
@@ -128,7 +128,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
         Err(e) => return Err(e.into()),
     };
     drop(guard);
-    let stored = decode_stored(&kv)?;
+    let stored = ctx.decode(&kv)?;
     with_warnings(object_response(&ctx, StatusCode::CREATED, stored), &warnings)
 }
 
@@ -210,7 +210,7 @@ async fn write_loop(
     let kind = ctx.resource.kind.clone();
     for _ in 0..MAX_RETRIES {
         let kv = ctx.store().get(&key).ok_or_else(|| ctx.not_found(name))?;
-        let current = decode_stored(&kv)?;
+        let current = ctx.decode(&kv)?;
         let mut new = make(&current)?;
         let demanded = match precondition {
             Some(rv) => Some(rv),
@@ -249,7 +249,7 @@ async fn write_loop(
         let result = if finished {
             ctx.store().delete(&key, Some(kv.mod_revision)).await
         } else {
-            let bytes = encode_for_store(&new)?;
+            let bytes = ctx.encode(&new)?;
             ctx.store().update(&key, bytes, Some(kv.mod_revision)).await
         };
         drop(guard);
@@ -259,7 +259,7 @@ async fn write_loop(
                     meta_mut(&mut new).insert("resourceVersion".into(), Value::String(stored.mod_revision.to_string()));
                     new
                 } else {
-                    decode_stored(&stored)?
+                    ctx.decode(&stored)?
                 };
                 return object_response(ctx, StatusCode::OK, obj);
             }
