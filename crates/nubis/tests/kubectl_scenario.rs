@@ -31,6 +31,20 @@ fn scenario(version: &str) {
     let ns = k.json(&["get", "namespace", "shop"]);
     assert_eq!(ns["status"]["phase"], "Active");
 
+    // The other generators that send protobuf.
+    let out = k.ok(&["create", "deployment", "pb", "-n", "shop", "--image=busybox", "--replicas=0", "--port=8080"]);
+    assert_eq!(out.trim(), "deployment.apps/pb created");
+    let pb = k.json(&["get", "deployment", "pb", "-n", "shop"]);
+    assert_eq!(pb["spec"]["replicas"], 0, "an explicit zero survives the protobuf decoding");
+    assert_eq!(pb["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 8080);
+    k.ok(&["create", "secret", "generic", "pb", "-n", "shop", "--from-literal=token=abc"]);
+    assert_eq!(k.ok(&["get", "secret", "pb", "-n", "shop", "-o", "jsonpath={.data.token}"]), "YWJj");
+    k.ok(&["create", "service", "clusterip", "pb", "-n", "shop", "--tcp=80:8080"]);
+    let svc = k.json(&["get", "service", "pb", "-n", "shop"]);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert!(svc["spec"]["clusterIP"].as_str().is_some_and(|ip| ip.starts_with("10.")), "{svc}");
+    k.ok(&["delete", "deployment,secret,service", "pb", "-n", "shop"]);
+
     // A multi-document apply.
     let out = k.ok(&["apply", "-n", "shop", "-f", &shop]);
     for line in [
