@@ -5,10 +5,12 @@
 use x509_parser::prelude::*;
 
 /// An authenticated user, as Kubernetes' `user.Info`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct User {
     pub name: String,
+    pub uid: String,
     pub groups: Vec<String>,
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 pub const MASTERS_GROUP: &str = "system:masters";
@@ -25,7 +27,7 @@ impl User {
             .filter_map(|o| o.as_str().ok().map(str::to_string))
             .collect();
         groups.push("system:authenticated".to_string());
-        Some(User { name, groups })
+        Some(User { name, groups, ..Default::default() })
     }
 
     pub fn is_master(&self) -> bool {

@@ -9,6 +9,8 @@
 
 mod admission;
 pub mod auth;
+pub mod authn;
+pub mod authz;
 pub mod body;
 mod bootstrap;
 pub mod codec;
