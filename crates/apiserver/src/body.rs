@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::UnsyncBoxBody};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::Frame;
 use serde_json::Value;
 
@@ -38,17 +38,47 @@ pub fn json(code: http::StatusCode, value: &Value) -> http::Response<Body> {
         .unwrap_or_else(|_| http::Response::new(empty()))
 }
 
+/// How many bytes past the limit are still read and thrown away before the
+/// 413 is sent. An HTTP/1.1 client writes its whole body before it reads the
+/// answer; closing the connection under it turns a clear `Status` into a
+/// broken pipe. Past this, the connection is dropped instead.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long an oversized body may take to drain.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reads a whole request body, refusing more than `limit` bytes.
 pub async fn read<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            Err(ApiError::TooLarge { limit })
+    let mut body = std::pin::pin!(body);
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::BadRequest(format!("error reading request body: {}", e.into())))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if buf.len() + data.len() > limit {
+            drain(body, buf.len() + data.len()).await;
+            return Err(ApiError::TooLarge { limit });
         }
-        Err(e) => Err(ApiError::BadRequest(format!("error reading request body: {e}"))),
+        buf.extend_from_slice(&data);
     }
+    Ok(buf.freeze())
+}
+
+/// Reads and discards the rest of an oversized body, within bounds.
+async fn drain<B>(mut body: std::pin::Pin<&mut B>, mut seen: usize)
+where
+    B: hyper::body::Body<Data = Bytes>,
+{
+    let discard = async {
+        while seen < DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
