@@ -32,7 +32,13 @@ pub struct Resource {
     pub subresources: Subresources,
     /// Kinds whose spec changes bump `metadata.generation`.
     pub has_generation: bool,
+    /// Review resources (TokenReview, SubjectAccessReview ...): only
+    /// `create`, answered without storing anything.
+    pub create_only: bool,
 }
+
+/// The verbs of an ordinary resource.
+pub const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
 impl Resource {
     /// `apps/v1`, or `v1` for the core group.
@@ -65,16 +71,11 @@ impl Resource {
 
     /// The verbs of the main resource as discovery reports them.
     pub fn verbs(&self) -> &'static [&'static str] {
-        &[
-            "create",
-            "delete",
-            "deletecollection",
-            "get",
-            "list",
-            "patch",
-            "update",
-            "watch",
-        ]
+        if self.create_only {
+            &["create"]
+        } else {
+            ALL_VERBS
+        }
     }
 
     /// The storage key prefix of this resource: every object of the resource
@@ -115,6 +116,7 @@ struct Builtin {
     status: bool,
     scale: bool,
     generation: bool,
+    create_only: bool,
 }
 
 const ALL: &[&str] = &["all"];
@@ -131,7 +133,24 @@ const fn b(
     namespaced: bool,
     (status, scale, generation): (bool, bool, bool),
 ) -> Builtin {
-    Builtin { group, version, kind, plural, short_names, categories, namespaced, status, scale, generation }
+    Builtin { group, version, kind, plural, short_names, categories, namespaced, status, scale, generation, create_only: false }
+}
+
+/// A review resource: create-only, cluster- or namespace-scoped.
+const fn review(group: &'static str, kind: &'static str, plural: &'static str, namespaced: bool) -> Builtin {
+    Builtin {
+        group,
+        version: "v1",
+        kind,
+        plural,
+        short_names: &[],
+        categories: &[],
+        namespaced,
+        status: false,
+        scale: false,
+        generation: false,
+        create_only: true,
+    }
 }
 
 // (status, scale, generation)
@@ -170,6 +189,16 @@ const BUILTINS: &[Builtin] = &[
     b("events.k8s.io", "v1", "Event", "events", &["ev"], &[], true, NONE),
     b("storage.k8s.io", "v1", "StorageClass", "storageclasses", &["sc"], &[], false, NONE),
     b("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", &["pdb"], &[], true, STATUS_GEN),
+    b("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", &[], &[], false, NONE),
+    b("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", &[], &[], false, NONE),
+    b("rbac.authorization.k8s.io", "v1", "Role", "roles", &[], &[], true, NONE),
+    b("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", &[], &[], true, NONE),
+    review("authentication.k8s.io", "TokenReview", "tokenreviews", false),
+    review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", false),
+    review("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", false),
+    review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
+    review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
+    review("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
 ];
 
 impl From<&Builtin> for Resource {
@@ -185,6 +214,7 @@ impl From<&Builtin> for Resource {
             namespaced: b.namespaced,
             subresources: Subresources { status: b.status, scale: b.scale },
             has_generation: b.generation,
+            create_only: b.create_only,
         }
     }
 }
@@ -199,6 +229,9 @@ const GROUP_ORDER: &[&str] = &[
     "networking.k8s.io",
     "policy",
     "storage.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "rbac.authorization.k8s.io",
     "coordination.k8s.io",
     "discovery.k8s.io",
 ];

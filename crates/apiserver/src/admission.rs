@@ -56,3 +56,43 @@ pub fn field_warnings(ctx: &Ctx, obj: &Value) -> Result<Vec<String>, ApiError> {
     }
     Ok(messages)
 }
+
+/// RBAC escalation prevention: a Role or ClusterRole may only grant what
+/// its author holds (or has `escalate` on), and a binding may only
+/// reference a role whose permissions its author holds (or has `bind` on).
+pub fn rbac_escalation(ctx: &Ctx, obj: &Value) -> Result<(), ApiError> {
+    if ctx.resource.group != "rbac.authorization.k8s.io" {
+        return Ok(());
+    }
+    let Some(user) = ctx.user.as_ref() else { return Ok(()) };
+    let rbac = ctx.server.inner.rbac.snapshot();
+    let namespace = ctx.namespace();
+    let forbidden = |detail: String| {
+        ApiError::Forbidden(format!(
+            "{} \"{}\" is forbidden: {detail}",
+            ctx.resource.qualified_plural(),
+            obj.name().unwrap_or_default()
+        ))
+    };
+    match ctx.resource.kind.as_str() {
+        "Role" | "ClusterRole" => {
+            let rules: Vec<Value> = obj.get("rules").and_then(Value::as_array).cloned().unwrap_or_default();
+            crate::authz::confirm_no_escalation(&*rbac, user, namespace, &ctx.resource.plural, obj.name().unwrap_or_default(), &rules)
+                .map_err(forbidden)
+        }
+        "RoleBinding" | "ClusterRoleBinding" => {
+            let role_ref = obj.get("roleRef").cloned().unwrap_or_default();
+            match crate::authz::check_bind(&*rbac, user, namespace, &role_ref) {
+                Ok(()) => Ok(()),
+                Err(crate::authz::BindError::Role(crate::authz::ResolveError::RoleNotFound { resource, name })) => {
+                    Err(ApiError::NotFound {
+                        what: crate::error::Qualified { group: "rbac.authorization.k8s.io".into(), plural: resource.into() },
+                        name,
+                    })
+                }
+                Err(e) => Err(forbidden(e.to_string())),
+            }
+        }
+        _ => Ok(()),
+    }
+}

@@ -8,7 +8,7 @@ use apimachinery::registry::{Registry, Resource};
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
-const SUB_VERBS: [&str; 3] = ["get", "patch", "update"];
+const SUB_VERBS: &[&str] = &["get", "patch", "update"];
 
 /// Which aggregated discovery version the client accepts, if any.
 fn aggregated_version(accept: Option<&str>) -> Option<&'static str> {
@@ -83,13 +83,13 @@ pub fn serve(
                     "shortNames": r.short_names,
                     "categories": r.categories,
                 }));
-                for (sub, sub_group, sub_version, sub_kind) in subresources(&r) {
+                for (sub, sub_group, sub_version, sub_kind, verbs) in subresources(&r) {
                     let mut s = json!({
                         "name": format!("{}/{}", r.plural, sub),
                         "singularName": "",
                         "namespaced": r.namespaced,
                         "kind": sub_kind,
-                        "verbs": SUB_VERBS,
+                        "verbs": verbs,
                     });
                     if sub_group != r.group || sub_version != r.version {
                         s["group"] = json!(sub_group);
@@ -119,13 +119,16 @@ fn api_group(group: &str, versions: &[String]) -> Value {
 }
 
 /// The subresources of a resource: (name, group, version, kind of the body).
-fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String)> {
-    let mut subs = Vec::new();
+fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String, &'static [&'static str])> {
+    let mut subs: Vec<(&'static str, String, String, String, &'static [&'static str])> = Vec::new();
+    if r.group.is_empty() && r.plural == "serviceaccounts" {
+        subs.push(("token", "authentication.k8s.io".to_string(), "v1".to_string(), "TokenRequest".to_string(), &["create"]));
+    }
     if r.subresources.scale {
-        subs.push(("scale", "autoscaling".to_string(), "v1".to_string(), "Scale".to_string()));
+        subs.push(("scale", "autoscaling".to_string(), "v1".to_string(), "Scale".to_string(), SUB_VERBS));
     }
     if r.subresources.status {
-        subs.push(("status", r.group.clone(), r.version.clone(), r.kind.clone()));
+        subs.push(("status", r.group.clone(), r.version.clone(), r.kind.clone(), SUB_VERBS));
     }
     subs
 }
@@ -145,11 +148,11 @@ fn aggregated(registry: &Registry, legacy: bool, version: &str) -> Response<Body
                     .map(|r| {
                         let subs: Vec<Value> = subresources(r)
                             .into_iter()
-                            .map(|(name, g, sv, k)| {
+                            .map(|(name, g, sv, k, verbs)| {
                                 json!({
                                     "subresource": name,
                                     "responseKind": {"group": g, "version": sv, "kind": k},
-                                    "verbs": SUB_VERBS,
+                                    "verbs": verbs,
                                 })
                             })
                             .collect();

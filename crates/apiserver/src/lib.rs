@@ -9,6 +9,8 @@
 
 mod admission;
 pub mod auth;
+mod authentication;
+mod authorization;
 pub mod authn;
 pub mod authz;
 pub mod body;
@@ -17,13 +19,18 @@ pub mod codec;
 mod discovery;
 pub mod error;
 mod health;
+mod impersonation;
 mod metrics;
 mod openapi_routes;
 pub mod query;
 pub mod request_info;
+mod rbac_bootstrap;
+pub mod rbac_cache;
 mod rest;
+mod reviews;
 pub mod serve;
 mod server;
 mod strategy;
+mod token_request;
 
 pub use server::{ApiServer, ApiServerOptions};

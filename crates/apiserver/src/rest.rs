@@ -34,6 +34,8 @@ pub(crate) struct Ctx {
     pub query: Query,
     pub output: Output,
     pub content_type: Option<String>,
+    /// Who is asking (after impersonation).
+    pub user: Option<crate::auth::User>,
 }
 
 /// Which part of an object a write replaces.
@@ -86,6 +88,15 @@ impl Ctx {
 }
 
 pub(crate) async fn serve(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
+    if ctx.resource.create_only {
+        return match (ctx.req.verb, &ctx.req.subresource) {
+            (Verb::Create, None) => {
+                let user = ctx.user.clone();
+                crate::reviews::create(ctx, body, user.as_ref()).await
+            }
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+    }
     let subs = ctx.resource.subresources;
     match (ctx.req.verb, ctx.req.subresource.as_deref()) {
         (Verb::Get, None | Some("status")) => read::get(ctx),
@@ -100,6 +111,9 @@ pub(crate) async fn serve(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiEr
         (Verb::Patch, Some("status")) if subs.status => write::patch(ctx, body, Target::Status).await,
         (Verb::Update, Some("finalize")) if ctx.resource.group.is_empty() && ctx.resource.plural == "namespaces" => {
             write::update(ctx, body, Target::Finalize).await
+        }
+        (Verb::Create, Some("token")) if ctx.resource.group.is_empty() && ctx.resource.plural == "serviceaccounts" => {
+            crate::token_request::create(ctx, body).await
         }
         (Verb::Get, Some("scale")) if subs.scale => scale::get(ctx),
         (Verb::Update, Some("scale")) if subs.scale => scale::update(ctx, body).await,

@@ -25,6 +25,10 @@ pub struct ApiServerOptions {
     pub node_port_range: (u16, u16),
     /// The git version reported by `/version`.
     pub git_version: String,
+    /// The static token file (`token,user,uid,"groups"`), if any.
+    pub token_file: Option<std::path::PathBuf>,
+    /// The ServiceAccount token signing key (made on first start).
+    pub service_account_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiServerOptions {
@@ -33,6 +37,8 @@ impl Default for ApiServerOptions {
             service_cidr: ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 96, 0, 0), 12).unwrap_or_default(),
             node_port_range: (30000, 32767),
             git_version: format!("v1.33.0-nubis.{}", env!("CARGO_PKG_VERSION")),
+            token_file: None,
+            service_account_key_file: None,
         }
     }
 }
@@ -49,6 +55,12 @@ pub(crate) struct Inner {
     pub ready: std::sync::atomic::AtomicBool,
     /// OpenAPI documents of the current resource set, built on first use.
     pub openapi: Arc<openapi::DocumentCache>,
+    /// Bearer tokens of the static token file.
+    pub tokens: Option<crate::authn::TokenFile>,
+    /// The ServiceAccount token keys.
+    pub sa_keys: Option<crate::authn::ServiceAccountKeys>,
+    /// Parsed RBAC objects for authorization.
+    pub rbac: crate::rbac_cache::RbacCache,
 }
 
 /// A Kubernetes API server over a [`store::Store`].
@@ -58,8 +70,17 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    pub fn new(store: store::Store, options: ApiServerOptions) -> Self {
-        ApiServer {
+    pub fn new(store: store::Store, options: ApiServerOptions) -> Result<Self, ApiError> {
+        let tokens = options.token_file.as_deref().map(crate::authn::TokenFile::open);
+        let sa_keys = match options.service_account_key_file.as_deref() {
+            Some(p) => Some(
+                crate::authn::ServiceAccountKeys::load_or_create(p)
+                    .map_err(|e| ApiError::Internal(format!("service account key: {e}")))?,
+            ),
+            None => None,
+        };
+        let rbac = crate::rbac_cache::RbacCache::new(store.clone());
+        Ok(ApiServer {
             inner: Arc::new(Inner {
                 store,
                 registry: RwLock::new(Registry::builtin()),
@@ -68,8 +89,11 @@ impl ApiServer {
                 allocation: tokio::sync::Mutex::new(()),
                 ready: std::sync::atomic::AtomicBool::new(false),
                 openapi: Arc::new(openapi::DocumentCache::new()),
+                tokens,
+                sa_keys,
+                rbac,
             }),
-        }
+        })
     }
 
     pub fn store(&self) -> &store::Store {
@@ -81,6 +105,8 @@ impl ApiServer {
     /// `kubernetes` Service), then reports ready.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
         crate::bootstrap::run(self).await?;
+        crate::rbac_bootstrap::ensure_default_policy(self).await?;
+        crate::rbac_bootstrap::spawn_aggregation(self.clone());
         self.inner.ready.store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
@@ -139,13 +165,18 @@ impl ApiServer {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let path = req.uri().path().to_string();
-        match user {
-            None if !auth::is_public_path(&path) => return Err(ApiError::Unauthorized),
-            Some(u) if !u.is_master() && !auth::is_public_path(&path) => {
-                return Err(forbidden(u, &info));
-            }
-            _ => {}
+        let user = self.authenticate(req.headers(), user.cloned())?;
+        let user = match user {
+            Some(u) => Some(self.impersonate(req.headers(), u)?),
+            None if auth::is_public_path(&path) => None,
+            None => return Err(ApiError::Unauthorized),
+        };
+        if let Some(u) = &user
+            && !auth::is_public_path(&path)
+        {
+            self.authorize(&crate::authorization::attributes(u, &info, req.method(), &path))?;
         }
+        let user = user.as_ref();
         let accept = req
             .headers()
             .get(http::header::ACCEPT)
@@ -201,6 +232,7 @@ impl ApiServer {
                     query,
                     output,
                     content_type,
+                    user: user.cloned(),
                 };
                 rest::serve(ctx, body).await
             }
@@ -259,31 +291,4 @@ fn root_paths(registry: &Registry) -> serde_json::Value {
         paths.push(p.to_string());
     }
     json!({ "paths": paths })
-}
-
-/// The Forbidden message Kubernetes gives, naming the user, verb, resource
-/// and namespace.
-fn forbidden(user: &User, info: &RequestInfo) -> ApiError {
-    match info {
-        RequestInfo::Resource(r) => {
-            let resource = match &r.subresource {
-                Some(s) => format!("{}/{}", r.resource, s),
-                None => r.resource.clone(),
-            };
-            let scope = match &r.namespace {
-                Some(ns) => format!(" in the namespace \"{ns}\""),
-                None => " at the cluster scope".to_string(),
-            };
-            ApiError::Forbidden(format!(
-                "{} is forbidden: User \"{}\" cannot {} resource \"{}\" in API group \"{}\"{}",
-                r.resource,
-                user.name,
-                r.verb.as_str(),
-                resource,
-                r.group,
-                scope
-            ))
-        }
-        _ => ApiError::Forbidden(format!("forbidden: User \"{}\" cannot get path", user.name)),
-    }
 }

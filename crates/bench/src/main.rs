@@ -49,6 +49,18 @@ enum What {
         #[arg(long, default_value_t = 200)]
         writes: usize,
     },
+    /// Durable creates as system:masters and as a user allowed by one of
+    /// `namespaces * 10` RoleBindings.
+    Rbac {
+        #[arg(long, default_value_t = 100)]
+        namespaces: usize,
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        #[arg(long, default_value_t = 2000)]
+        per_client: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Resident memory of an idle server after start.
     Rss,
     /// Everything above with the default sizes.
@@ -64,12 +76,16 @@ fn main() -> Result<()> {
             What::Creates { clients, total } => scenarios::creates(&cli.nubis, &clients, total).await,
             What::List { items, runs } => scenarios::list(&cli.nubis, items, runs).await,
             What::Watch { watchers, writes } => scenarios::watch(&cli.nubis, watchers, writes).await,
+            What::Rbac { namespaces, clients, per_client, rounds } => {
+                scenarios::rbac(&cli.nubis, namespaces, clients, per_client, rounds).await
+            }
             What::Rss => scenarios::rss(&cli.nubis).await,
             What::All => {
                 scenarios::startup(&cli.nubis, 10).await?;
                 scenarios::rss(&cli.nubis).await?;
                 scenarios::creates(&cli.nubis, &[1, 16, 64], 5000).await?;
                 scenarios::list(&cli.nubis, 10000, 20).await?;
+                scenarios::rbac(&cli.nubis, 100, 1, 2000, 3).await?;
                 scenarios::watch(&cli.nubis, 100, 200).await
             }
         }

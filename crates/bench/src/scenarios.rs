@@ -45,30 +45,39 @@ pub async fn startup(nubis: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
+/// `per_client` ConfigMap creates in `namespace` from each client at
+/// once: the wall time and every create's latency.
+async fn run_creates(clients: Vec<kube::Client>, namespace: &str, prefix: &str, per_client: usize) -> Result<(Duration, Vec<Duration>)> {
+    let mut tasks = Vec::new();
+    let t0 = Instant::now();
+    for (c, client) in clients.into_iter().enumerate() {
+        let api: Api<ConfigMap> = Api::namespaced(client, namespace);
+        let prefix = prefix.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let start = Instant::now();
+                api.create(&PostParams::default(), &config_map(format!("{prefix}{c}-{i}"))).await?;
+                lat.push(start.elapsed());
+            }
+            Ok::<_, kube::Error>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok((t0.elapsed(), all))
+}
+
 pub async fn creates(nubis: &Path, clients: &[usize], total: usize) -> Result<()> {
     for &n in clients {
         let server = Server::start(nubis)?;
-        let per_client = total.div_ceil(n);
-        let mut tasks = Vec::new();
-        let t0 = Instant::now();
-        for c in 0..n {
-            let client = server.client().await?;
-            tasks.push(tokio::spawn(async move {
-                let api: Api<ConfigMap> = Api::namespaced(client, "default");
-                let mut lat = Vec::with_capacity(per_client);
-                for i in 0..per_client {
-                    let start = Instant::now();
-                    api.create(&PostParams::default(), &config_map(format!("c{c}-{i}"))).await?;
-                    lat.push(start.elapsed());
-                }
-                Ok::<_, kube::Error>(lat)
-            }));
+        let mut conns = Vec::new();
+        for _ in 0..n {
+            conns.push(server.client().await?);
         }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await??);
-        }
-        let wall = t0.elapsed();
+        let (wall, all) = run_creates(conns, "default", "c", total.div_ceil(n)).await?;
         let count = all.len();
         let s = summarize(all);
         println!(
@@ -79,6 +88,67 @@ pub async fn creates(nubis: &Path, clients: &[usize], total: usize) -> Result<()
             ms(s.p99)
         );
     }
+    Ok(())
+}
+
+/// Creates by `system:masters` (no RBAC lookup) and by a user whose right
+/// comes from one of `namespaces * 10` RoleBindings, alternating rounds so
+/// both see the same machine.
+pub async fn rbac(nubis: &Path, namespaces: usize, clients: usize, per_client: usize, rounds: usize) -> Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+    let server = Server::start(nubis)?;
+    let admin = server.client().await?;
+    let ns_api: Api<Namespace> = Api::all(admin.clone());
+    for n in 0..namespaces {
+        let ns = Namespace {
+            metadata: kube::api::ObjectMeta { name: Some(format!("ns-{n}")), ..Default::default() },
+            ..Default::default()
+        };
+        ns_api.create(&PostParams::default(), &ns).await?;
+        let rb_api: Api<RoleBinding> = Api::namespaced(admin.clone(), &format!("ns-{n}"));
+        for b in 0..10 {
+            let rb = RoleBinding {
+                metadata: kube::api::ObjectMeta { name: Some(format!("rb-{b}")), ..Default::default() },
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: "ClusterRole".into(),
+                    name: ["admin", "edit", "view"][b % 3].into(),
+                },
+                subjects: Some(vec![Subject {
+                    kind: "User".into(),
+                    name: format!("user-{}", n * 10 + b),
+                    ..Default::default()
+                }]),
+            };
+            rb_api.create(&PostParams::default(), &rb).await?;
+        }
+    }
+    // user-0 is admin of ns-0 through rb-0.
+    let target = "ns-0";
+    let mut as_admin = Vec::new();
+    let mut as_user = Vec::new();
+    for round in 0..rounds {
+        let mut conns = Vec::new();
+        for _ in 0..clients {
+            conns.push(server.client().await?);
+        }
+        as_admin.extend(run_creates(conns, target, &format!("a{round}-"), per_client).await?.1);
+        let mut conns = Vec::new();
+        for _ in 0..clients {
+            conns.push(server.user_client(nubis, "user-0").await?);
+        }
+        as_user.extend(run_creates(conns, target, &format!("u{round}-"), per_client).await?.1);
+    }
+    let (a, u) = (summarize(as_admin), summarize(as_user));
+    println!(
+        "creates with {} RoleBindings, {clients} clients: system:masters p50 {} p99 {}; RBAC user p50 {} p99 {}",
+        namespaces * 10,
+        ms(a.p50),
+        ms(a.p99),
+        ms(u.p50),
+        ms(u.p99)
+    );
     Ok(())
 }
 

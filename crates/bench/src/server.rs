@@ -67,6 +67,24 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A client for `user`, with a certificate from `nubis kubeconfig`.
+    pub async fn user_client(&self, nubis: &Path, user: &str) -> Result<kube::Client> {
+        let out = Command::new(nubis)
+            .args(["kubeconfig", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--user", user])
+            .output()
+            .context("running nubis kubeconfig")?;
+        if !out.status.success() {
+            bail!("nubis kubeconfig: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let kc = kube::config::Kubeconfig::from_yaml(&String::from_utf8_lossy(&out.stdout))?;
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();

@@ -72,7 +72,12 @@ async fn serve(args: UpArgs) -> Result<()> {
     let store = tokio::task::spawn_blocking(move || store::Store::open(&store_path, store::StoreOptions::default()))
         .await?
         .context("opening the store")?;
-    let server = ApiServer::new(store, ApiServerOptions::default());
+    let options = ApiServerOptions {
+        token_file: Some(dir.root.join("tokens.csv")),
+        service_account_key_file: Some(dir.pki().join("sa.key")),
+        ..ApiServerOptions::default()
+    };
+    let server = ApiServer::new(store, options).map_err(|e| anyhow::anyhow!("starting the API server: {e}"))?;
     let tls = apiserver::serve::tls_config(
         pki.ca.cert_pem.as_bytes(),
         serving.cert_pem.as_bytes(),

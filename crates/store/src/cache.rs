@@ -19,6 +19,8 @@ pub(crate) struct Cache {
     pub(crate) history: VecDeque<Arc<Event>>,
     pub(crate) revision: i64,
     pub(crate) compacted: i64,
+    /// Markers to move when a key under their prefix changes.
+    pub(crate) markers: Vec<crate::ChangeMarker>,
 }
 
 /// Events read for one watcher, and how far the history was scanned.
@@ -42,6 +44,9 @@ impl Cache {
                 }
             }
             self.revision = ev.revision;
+            for marker in &self.markers {
+                marker.saw(&ev.kv.key, ev.revision);
+            }
             self.history.push_back(ev);
         }
     }

@@ -25,6 +25,7 @@
 
 mod cache;
 mod error;
+mod marker;
 mod sqlite;
 mod stats;
 mod watch;
@@ -42,6 +43,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
 pub use error::StoreError;
+pub use marker::ChangeMarker;
 pub use stats::{COMMIT_LATENCY_BOUNDS_MICROS, LatencyHistogram, StoreStats};
 pub use watch::WatchStream;
 
@@ -281,6 +283,19 @@ impl Store {
     /// (`Compacted` below it, `TooLargeResourceVersion` above the current).
     pub fn list(&self, prefix: &str, options: ListOptions) -> Result<ListResult, StoreError> {
         self.inner.shared.cache.read().list(prefix, &options)
+    }
+
+    /// A marker that follows the latest change under `prefix`, for caches
+    /// of derived data that must never serve a state older than a write
+    /// already acknowledged.
+    pub fn change_marker(&self, prefix: &str) -> ChangeMarker {
+        let mut cache = self.inner.shared.cache.write();
+        if let Some(m) = cache.markers.iter().find(|m| m.prefix() == prefix) {
+            return m.clone();
+        }
+        let marker = ChangeMarker::new(prefix, cache.revision);
+        cache.markers.push(marker.clone());
+        marker
     }
 
     /// How many keys are under `prefix` now.

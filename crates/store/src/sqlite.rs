@@ -199,6 +199,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Cache, StoreError> {
         history,
         revision,
         compacted,
+        markers: Vec::new(),
     })
 }
 

@@ -500,3 +500,21 @@ async fn store_stats_count_commits_and_latency() {
     drop(w);
     assert_eq!(s.stats().watchers, 0);
 }
+
+#[tokio::test]
+async fn store_change_marker_moves_only_for_its_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    s.create("/other/x", Bytes::from_static(b"1")).await.unwrap();
+    let marker = s.change_marker("/rbac/");
+    assert_eq!(marker.revision(), 1, "starts at the store's revision");
+    s.create("/other/y", Bytes::from_static(b"1")).await.unwrap();
+    assert_eq!(marker.revision(), 1);
+    let kv = s.create("/rbac/a", Bytes::from_static(b"1")).await.unwrap();
+    assert_eq!(marker.revision(), kv.mod_revision, "moved before the write was acknowledged");
+    s.create("/rbac", Bytes::from_static(b"1")).await.unwrap();
+    assert_eq!(marker.revision(), kv.mod_revision, "a key equal to a prefix without its slash is outside");
+    let deleted = s.delete("/rbac/a", None).await.unwrap();
+    assert_eq!(marker.revision(), deleted.mod_revision, "deletes count");
+    assert_eq!(s.change_marker("/rbac/").revision(), marker.revision(), "one marker per prefix");
+}

@@ -110,6 +110,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
         return Err(invalid(&ctx, &name, errs));
     }
     admission::namespace_lifecycle(&ctx, &obj)?;
+    admission::rbac_escalation(&ctx, &obj)?;
     let guard = if strategy::needs_allocation(&ctx.resource) {
         Some(ctx.server.inner.allocation.lock().await)
     } else {
@@ -229,6 +230,9 @@ async fn write_loop(
         let errs = validation::validate_update(&group, &kind, &new, &current);
         if !errs.is_empty() {
             return Err(invalid(ctx, name, errs));
+        }
+        if target == Target::Main {
+            admission::rbac_escalation(ctx, &new)?;
         }
         let guard = if strategy::needs_allocation(&ctx.resource) {
             Some(ctx.server.inner.allocation.lock().await)

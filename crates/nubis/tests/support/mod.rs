@@ -41,7 +41,15 @@ impl Nubis {
     /// Starts the binary (again) on the same data dir and port, and waits
     /// for the line it prints once it serves.
     pub fn spawn(&mut self) {
+        self.spawn_env(&[]);
+    }
+
+    /// As [`Nubis::spawn`], with more environment variables (libfaketime's
+    /// `LD_PRELOAD` and `FAKETIME`, say: the server stays our direct child,
+    /// so stopping it stops it).
+    pub fn spawn_env(&mut self, env: &[(&str, &str)]) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nubis"))
+            .envs(env.iter().copied())
             .args(["up", "--data-dir"])
             .arg(self.data_dir())
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--log", "warn"])
@@ -98,6 +106,42 @@ impl Nubis {
     /// A kubectl of the given minor version ("1.27", "1.33") against this server.
     pub fn kubectl(&self, version: &str) -> Kubectl {
         Kubectl { bin: kubectl_binary(version), kubeconfig: self.kubeconfig() }
+    }
+
+    /// A kubeconfig for `user` in `groups`, made by `nubis kubeconfig`,
+    /// written next to the data dir.
+    pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nubis"));
+        cmd.args(["kubeconfig", "--data-dir"]).arg(self.data_dir()).args(["--user", user]);
+        for g in groups {
+            cmd.args(["--group", g]);
+        }
+        let out = cmd.output().expect("run nubis kubeconfig");
+        assert!(out.status.success(), "nubis kubeconfig: {}", String::from_utf8_lossy(&out.stderr));
+        let path = self.dir.path().join(format!("{user}.kubeconfig"));
+        std::fs::write(&path, &out.stdout).expect("write kubeconfig");
+        path
+    }
+
+    /// A kubeconfig that authenticates with a bearer token.
+    pub fn token_kubeconfig(&self, name: &str, token: &str) -> PathBuf {
+        let admin = std::fs::read_to_string(self.kubeconfig()).expect("admin kubeconfig");
+        let mut kc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&admin).expect("kubeconfig yaml");
+        kc["users"] = serde_yaml_ng::from_str(&format!("- name: {name}\n  user:\n    token: {token}\n"))
+            .expect("users yaml");
+        if let Some(contexts) = kc["contexts"].as_sequence_mut() {
+            for c in contexts {
+                c["context"]["user"] = serde_yaml_ng::Value::from(name);
+            }
+        }
+        let path = self.dir.path().join(format!("{name}.kubeconfig"));
+        std::fs::write(&path, serde_yaml_ng::to_string(&kc).expect("kubeconfig yaml")).expect("write kubeconfig");
+        path
+    }
+
+    /// kubectl of the given version with another kubeconfig.
+    pub fn kubectl_as(&self, version: &str, kubeconfig: &Path) -> Kubectl {
+        Kubectl { bin: kubectl_binary(version), kubeconfig: kubeconfig.to_path_buf() }
     }
 }
 
