@@ -1,0 +1,1 @@
+//! LimitRange (stub).
