@@ -18,6 +18,13 @@ pub mod pod_resources;
 pub mod pod_security;
 pub mod quota;
 
+/// The write being admitted (deletes and connects are not policed here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+}
+
 /// Resource name → quantity (`corev1.ResourceList`), ordered by name so
 /// messages list resources sorted as Kubernetes prints them.
 pub type ResourceList = BTreeMap<String, Quantity>;
