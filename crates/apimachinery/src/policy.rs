@@ -91,7 +91,10 @@ mod tests {
     fn policy_resource_list_round_trip() {
         let list = resource_list(Some(&json!({"cpu": "0.5", "memory": "1024Mi", "bad": "x"})));
         assert_eq!(list.len(), 2);
-        assert_eq!(resource_list_json(&list), json!({"cpu": "500m", "memory": "1Gi"}));
+        assert_eq!(
+            resource_list_json(&list),
+            json!({"cpu": "500m", "memory": "1Gi"})
+        );
         assert_eq!(
             forbidden_message("pods", "web", "x"),
             "pods \"web\" is forbidden: x"

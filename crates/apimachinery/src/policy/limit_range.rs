@@ -63,12 +63,18 @@ pub fn admit(
     if messages.is_empty() {
         return Ok(());
     }
-    Err(LimitRangeError { resource: resource.into(), name: name.into(), message: aggregate(&messages) })
+    Err(LimitRangeError {
+        resource: resource.into(),
+        name: name.into(),
+        message: aggregate(&messages),
+    })
 }
 
 /// The `spec.limits` items of a LimitRange of the given type.
 fn items<'a>(lr: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    arr_at(lr, &["spec", "limits"]).iter().filter(move |i| s(i, &["type"]) == kind)
+    arr_at(lr, &["spec", "limits"])
+        .iter()
+        .filter(move |i| s(i, &["type"]) == kind)
 }
 
 fn sorted_bounds(item: &Value, key: &str) -> ResourceList {
@@ -109,16 +115,25 @@ pub fn apply_pod_defaults(pod: &mut Value, limit_ranges: &[Value]) -> bool {
         }
         let mut notes = Vec::new();
         let spec = obj_mut(pod, "spec");
-        for (list, label) in [("containers", "container"), ("initContainers", "init container")] {
+        for (list, label) in [
+            ("containers", "container"),
+            ("initContainers", "init container"),
+        ] {
             for c in items_mut(spec, list) {
                 let cname = s(c, &["name"]).to_string();
                 let set_requests = fill(c, "requests", &requests);
                 let set_limits = fill(c, "limits", &limits);
                 if !set_requests.is_empty() {
-                    notes.push(format!("{} request for {label} {cname}", set_requests.join(", ")));
+                    notes.push(format!(
+                        "{} request for {label} {cname}",
+                        set_requests.join(", ")
+                    ));
                 }
                 if !set_limits.is_empty() {
-                    notes.push(format!("{} limit for {label} {cname}", set_limits.join(", ")));
+                    notes.push(format!(
+                        "{} limit for {label} {cname}",
+                        set_limits.join(", ")
+                    ));
                 }
             }
         }
@@ -182,7 +197,13 @@ fn pod_violations(pod: &Value, lr: &Value) -> Vec<String> {
             "Pod" => {
                 // LimitRanger sums containers without overhead or status.
                 let opts = PodResourcesOptions::default();
-                bounds(&mut errs, "Pod", item, &pod_requests(pod, opts), &pod_limits(pod, opts));
+                bounds(
+                    &mut errs,
+                    "Pod",
+                    item,
+                    &pod_requests(pod, opts),
+                    &pod_limits(pod, opts),
+                );
             }
             _ => {}
         }
@@ -190,7 +211,13 @@ fn pod_violations(pod: &Value, lr: &Value) -> Vec<String> {
     errs
 }
 
-fn bounds(errs: &mut Vec<String>, kind: &str, item: &Value, requests: &ResourceList, limits: &ResourceList) {
+fn bounds(
+    errs: &mut Vec<String>,
+    kind: &str,
+    item: &Value,
+    requests: &ResourceList,
+    limits: &ResourceList,
+) {
     for (name, q) in sorted_bounds(item, "min") {
         errs.extend(constraints::min(kind, &name, &q, requests, limits));
     }
@@ -213,10 +240,21 @@ pub fn validate_pvc(pvc: &Value, limit_ranges: &[Value]) -> Vec<String> {
             let mut errs = Vec::new();
             for item in items(lr, "PersistentVolumeClaim") {
                 for (name, q) in sorted_bounds(item, "min") {
-                    errs.extend(constraints::min("PersistentVolumeClaim", &name, &q, &requests, &none));
+                    errs.extend(constraints::min(
+                        "PersistentVolumeClaim",
+                        &name,
+                        &q,
+                        &requests,
+                        &none,
+                    ));
                 }
                 for (name, q) in sorted_bounds(item, "max") {
-                    errs.extend(constraints::max_request("PersistentVolumeClaim", &name, &q, &requests));
+                    errs.extend(constraints::max_request(
+                        "PersistentVolumeClaim",
+                        &name,
+                        &q,
+                        &requests,
+                    ));
                 }
             }
             errs

@@ -88,7 +88,12 @@ fn aggregate(pod: &Value, kind: Kind, opts: PodResourcesOptions) -> ResourceList
 
 /// A container's own resources, raised to what its status reports when the
 /// pod is being resized in place.
-fn container_resources(pod: &Value, c: &Value, kind: Kind, opts: PodResourcesOptions) -> ResourceList {
+fn container_resources(
+    pod: &Value,
+    c: &Value,
+    kind: Kind,
+    opts: PodResourcesOptions,
+) -> ResourceList {
     let spec = resource_list(get(c, &["resources", kind.key()]));
     if !opts.status {
         return spec;
@@ -105,7 +110,11 @@ fn container_resources(pod: &Value, c: &Value, kind: Kind, opts: PodResourcesOpt
     };
     let actual = resource_list(get(actual, &[kind.key()]));
     // An infeasible resize will not happen: only what runs counts.
-    let mut out = if resize_infeasible(pod) { actual } else { max_of(&spec, &actual) };
+    let mut out = if resize_infeasible(pod) {
+        actual
+    } else {
+        max_of(&spec, &actual)
+    };
     if let Kind::Requests = kind {
         max_into(&mut out, &resource_list(get(cs, &["allocatedResources"])));
     }
@@ -113,9 +122,9 @@ fn container_resources(pod: &Value, c: &Value, kind: Kind, opts: PodResourcesOpt
 }
 
 fn resize_infeasible(pod: &Value) -> bool {
-    arr_at(pod, &["status", "conditions"]).iter().any(|c| {
-        s(c, &["type"]) == "PodResizePending" && s(c, &["reason"]) == "Infeasible"
-    })
+    arr_at(pod, &["status", "conditions"])
+        .iter()
+        .any(|c| s(c, &["type"]) == "PodResizePending" && s(c, &["reason"]) == "Infeasible")
 }
 
 /// `list += other`, per resource.
@@ -164,7 +173,10 @@ mod tests {
             resource_list_json(&pod_requests(&pod, o)),
             json!({"cpu": "500m", "memory": "1Gi"})
         );
-        assert_eq!(resource_list_json(&pod_limits(&pod, o)), json!({"cpu": "2"}));
+        assert_eq!(
+            resource_list_json(&pod_limits(&pod, o)),
+            json!({"cpu": "2"})
+        );
     }
 
     #[test]
@@ -179,8 +191,14 @@ mod tests {
         }});
         let plain = PodResourcesOptions::default();
         // app 100m + sidecar 300m = 400m; init phase 350m + 300m = 650m.
-        assert_eq!(resource_list_json(&pod_requests(&pod, plain)), json!({"cpu": "650m"}));
-        let with = PodResourcesOptions { overhead: true, status: false };
+        assert_eq!(
+            resource_list_json(&pod_requests(&pod, plain)),
+            json!({"cpu": "650m"})
+        );
+        let with = PodResourcesOptions {
+            overhead: true,
+            status: false,
+        };
         assert_eq!(
             resource_list_json(&pod_requests(&pod, with)),
             json!({"cpu": "660m", "memory": "64Mi"})
@@ -196,14 +214,23 @@ mod tests {
     fn policy_pod_resources_resize_status() {
         let mut pod = json!({"spec": {"containers": [c("a", json!({"cpu": "1"}), json!({}))]},
             "status": {"containerStatuses": [{"name": "a", "resources": {"requests": {"cpu": "2"}}}]}});
-        let st = PodResourcesOptions { overhead: false, status: true };
-        assert_eq!(resource_list_json(&pod_requests(&pod, st)), json!({"cpu": "2"}));
+        let st = PodResourcesOptions {
+            overhead: false,
+            status: true,
+        };
+        assert_eq!(
+            resource_list_json(&pod_requests(&pod, st)),
+            json!({"cpu": "2"})
+        );
         assert_eq!(
             resource_list_json(&pod_requests(&pod, PodResourcesOptions::default())),
             json!({"cpu": "1"})
         );
         pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!("3");
         pod["status"]["conditions"] = json!([{"type": "PodResizePending", "reason": "Infeasible"}]);
-        assert_eq!(resource_list_json(&pod_requests(&pod, st)), json!({"cpu": "2"}));
+        assert_eq!(
+            resource_list_json(&pod_requests(&pod, st)),
+            json!({"cpu": "2"})
+        );
     }
 }

@@ -52,9 +52,18 @@ pub struct Outcome {
 /// The pod metadata and spec a resource carries, if Pod Security looks at
 /// it: Pods themselves and the templates of workloads. `None` also when a
 /// workload has no template.
-pub fn pod_spec_of<'a>(group: &str, resource: &str, obj: &'a Value) -> Option<(&'a Value, &'a Value)> {
+pub fn pod_spec_of<'a>(
+    group: &str,
+    resource: &str,
+    obj: &'a Value,
+) -> Option<(&'a Value, &'a Value)> {
     let template = match (group, resource) {
-        ("", "pods") => return Some((get(obj, &["metadata"]).unwrap_or(&Value::Null), get(obj, &["spec"])?)),
+        ("", "pods") => {
+            return Some((
+                get(obj, &["metadata"]).unwrap_or(&Value::Null),
+                get(obj, &["spec"])?,
+            ));
+        }
         ("", "podtemplates") => get(obj, &["template"]),
         ("", "replicationcontrollers")
         | ("apps", "replicasets" | "deployments" | "statefulsets" | "daemonsets")
@@ -74,14 +83,20 @@ pub fn pod_spec_of<'a>(group: &str, resource: &str, obj: &'a Value) -> Option<(&
 /// Admits a Pod create (or significant update): `Err` when the enforce
 /// level refuses it. `ns_labels` is the namespace's `metadata.labels`;
 /// `name` is the pod's name (its generated name once known).
-pub fn admit_pod(ns_labels: Option<&Value>, pod: &Value, name: &str) -> Result<Outcome, PodSecurityError> {
+pub fn admit_pod(
+    ns_labels: Option<&Value>,
+    pod: &Value,
+    name: &str,
+) -> Result<Outcome, PodSecurityError> {
     let (policy, errs) = policy_from_labels(ns_labels);
     let meta = get(pod, &["metadata"]).unwrap_or(&Value::Null);
     let spec = get(pod, &["spec"]).unwrap_or(&Value::Null);
     let mut out = Outcome::default();
     if errs.is_empty() && policy.fully_privileged() {
-        out.audit_annotations
-            .insert(ENFORCE_POLICY_ANNOTATION.into(), LevelVersion::PRIVILEGED_LATEST.to_string());
+        out.audit_annotations.insert(
+            ENFORCE_POLICY_ANNOTATION.into(),
+            LevelVersion::PRIVILEGED_LATEST.to_string(),
+        );
         return Ok(out);
     }
     note_label_errors(&mut out, &errs);
@@ -102,7 +117,12 @@ pub fn admit_pod(ns_labels: Option<&Value>, pod: &Value, name: &str) -> Result<O
 
 /// Admits a workload create or update (Deployment, Job, ...): never refuses,
 /// only warns and annotates about its pod template.
-pub fn admit_workload(ns_labels: Option<&Value>, group: &str, resource: &str, obj: &Value) -> Outcome {
+pub fn admit_workload(
+    ns_labels: Option<&Value>,
+    group: &str,
+    resource: &str,
+    obj: &Value,
+) -> Outcome {
     let mut out = Outcome::default();
     let (policy, errs) = policy_from_labels(ns_labels);
     let privileged = |lv: LevelVersion| lv.level == Level::Privileged;
@@ -124,7 +144,10 @@ fn note_label_errors(out: &mut Outcome, errs: &[FieldError]) {
     let msgs: Vec<String> = errs.iter().map(FieldError::message).collect();
     out.audit_annotations.insert(
         "error".into(),
-        format!("Failed to parse policy: {}", crate::policy::aggregate(&msgs)),
+        format!(
+            "Failed to parse policy: {}",
+            crate::policy::aggregate(&msgs)
+        ),
     );
 }
 
@@ -144,7 +167,10 @@ fn audit_and_warn(out: &mut Outcome, policy: &Policy, meta: &Value, spec: &Value
 
 /// `would violate PodSecurity "restricted:latest": ...`.
 pub fn would_violate(lv: LevelVersion, results: &[CheckResult]) -> String {
-    format!("would violate PodSecurity \"{lv}\": {}", forbidden_detail(results))
+    format!(
+        "would violate PodSecurity \"{lv}\": {}",
+        forbidden_detail(results)
+    )
 }
 
 /// Pod updates are checked only when they could change what runs: the
@@ -152,16 +178,23 @@ pub fn would_violate(lv: LevelVersion, results: &[CheckResult]) -> String {
 pub fn is_significant_pod_update(pod: &Value, old: &Value) -> bool {
     for list in ["containers", "initContainers"] {
         let (new, prev) = (arr_at(pod, &["spec", list]), arr_at(old, &["spec", list]));
-        if new.len() != prev.len() || new.iter().zip(prev).any(|(a, b)| s(a, &["image"]) != s(b, &["image"])) {
+        if new.len() != prev.len()
+            || new
+                .iter()
+                .zip(prev)
+                .any(|(a, b)| s(a, &["image"]) != s(b, &["image"]))
+        {
             return true;
         }
     }
     let prev = arr_at(old, &["spec", "ephemeralContainers"]);
-    arr_at(pod, &["spec", "ephemeralContainers"]).iter().any(|c| {
-        prev.iter()
-            .find(|o| s(o, &["name"]) == s(c, &["name"]))
-            .is_none_or(|o| s(o, &["image"]) != s(c, &["image"]))
-    })
+    arr_at(pod, &["spec", "ephemeralContainers"])
+        .iter()
+        .any(|c| {
+            prev.iter()
+                .find(|o| s(o, &["name"]) == s(c, &["name"]))
+                .is_none_or(|o| s(o, &["image"]) != s(c, &["image"]))
+        })
 }
 
 /// Pod subresources Pod Security never looks at.
@@ -181,10 +214,17 @@ pub fn validate_namespace_labels(labels: Option<&Value>) -> Vec<FieldError> {
 /// Namespace update: label errors to reject (only if they changed), and
 /// whether the existing pods must be checked against a stricter enforce
 /// level (then call [`existing_pod_warnings`]).
-pub fn namespace_update(labels: Option<&Value>, old_labels: Option<&Value>) -> (Vec<FieldError>, bool) {
+pub fn namespace_update(
+    labels: Option<&Value>,
+    old_labels: Option<&Value>,
+) -> (Vec<FieldError>, bool) {
     let (new, errs) = policy_from_labels(labels);
     let (old, old_errs) = policy_from_labels(old_labels);
-    let errs = if !errs.is_empty() && (old_errs.is_empty() || errs != old_errs) { errs } else { Vec::new() };
+    let errs = if !errs.is_empty() && (old_errs.is_empty() || errs != old_errs) {
+        errs
+    } else {
+        Vec::new()
+    };
     let check = errs.is_empty()
         && new.enforce != old.enforce
         && new.enforce.level != Level::Privileged
@@ -194,7 +234,11 @@ pub fn namespace_update(labels: Option<&Value>, old_labels: Option<&Value>) -> (
 
 /// Warnings for existing pods that violate a namespace's new enforce level:
 /// one line per distinct set of reasons, naming the first pod.
-pub fn existing_pod_warnings(namespace: &str, enforce: LevelVersion, pods: &[Value]) -> Vec<String> {
+pub fn existing_pod_warnings(
+    namespace: &str,
+    enforce: LevelVersion,
+    pods: &[Value],
+) -> Vec<String> {
     // reasons → (lexically first pod name, count), in first-seen order.
     let mut seen: Vec<(String, String, usize)> = Vec::new();
     for pod in pods {

@@ -47,7 +47,9 @@ fn policy_limit_range_defaults_and_annotation() {
 fn policy_limit_range_default_request_falls_back_to_default_then_min() {
     // An undefaulted LimitRange: the limit comes from max, the request from
     // the default limit, or from min.
-    let ranges = [lr(json!([{"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "16Mi"}}]))];
+    let ranges = [lr(
+        json!([{"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "16Mi"}}]),
+    )];
     let mut p = pod(json!([{"name": "c"}]));
     apply_pod_defaults(&mut p, &ranges);
     assert_eq!(
@@ -62,9 +64,13 @@ fn policy_limit_range_default_request_falls_back_to_default_then_min() {
 
 #[test]
 fn policy_limit_range_container_bounds() {
-    let ranges = [lr(json!([{"type": "Container", "max": {"cpu": "1"}, "min": {"memory": "10Mi"},
-        "default": {"cpu": "1"}, "defaultRequest": {"cpu": "1", "memory": "10Mi"}}]))];
-    let mut p = pod(json!([{"name": "c", "resources": {"limits": {"cpu": "2"}, "requests": {"cpu": "1", "memory": "5Mi"}}}]));
+    let ranges = [lr(
+        json!([{"type": "Container", "max": {"cpu": "1"}, "min": {"memory": "10Mi"},
+        "default": {"cpu": "1"}, "defaultRequest": {"cpu": "1", "memory": "10Mi"}}]),
+    )];
+    let mut p = pod(
+        json!([{"name": "c", "resources": {"limits": {"cpu": "2"}, "requests": {"cpu": "1", "memory": "5Mi"}}}]),
+    );
     let err = admit("pods", &mut p, None, &ranges, "x").unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -73,36 +79,50 @@ fn policy_limit_range_container_bounds() {
     );
     let mut one = pod(json!([{"name": "c", "resources": {"limits": {"cpu": "2"}}}]));
     assert_eq!(
-        admit("pods", &mut one, None, &ranges, "x").unwrap_err().to_string(),
+        admit("pods", &mut one, None, &ranges, "x")
+            .unwrap_err()
+            .to_string(),
         "pods \"x\" is forbidden: maximum cpu usage per Container is 1, but limit is 2"
     );
     let mut ok = pod(json!([{"name": "c"}]));
     admit("pods", &mut ok, None, &ranges, "x").unwrap();
-    assert_eq!(ok["spec"]["containers"][0]["resources"]["limits"]["cpu"], "1");
+    assert_eq!(
+        ok["spec"]["containers"][0]["resources"]["limits"]["cpu"],
+        "1"
+    );
 }
 
 #[test]
 fn policy_limit_range_ratio_and_init_containers() {
-    let ranges = [lr(json!([{"type": "Container", "maxLimitRequestRatio": {"cpu": "2"}}]))];
+    let ranges = [lr(
+        json!([{"type": "Container", "maxLimitRequestRatio": {"cpu": "2"}}]),
+    )];
     let mut p = json!({"metadata": {"name": "x"}, "spec": {
         "containers": [{"name": "c", "resources": {"requests": {"cpu": "250m"}, "limits": {"cpu": "500m"}}}],
         "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "250m"}, "limits": {"cpu": "1"}}}]}});
     assert_eq!(
-        admit("pods", &mut p, None, &ranges, "x").unwrap_err().message,
+        admit("pods", &mut p, None, &ranges, "x")
+            .unwrap_err()
+            .message,
         "cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000"
     );
 }
 
 #[test]
 fn policy_limit_range_pod_type_uses_pod_totals() {
-    let ranges = [lr(json!([{"type": "Pod", "max": {"cpu": "1"}, "min": {"memory": "100Mi"}}]))];
+    let ranges = [lr(
+        json!([{"type": "Pod", "max": {"cpu": "1"}, "min": {"memory": "100Mi"}}]),
+    )];
     let p = json!({"spec": {
         "containers": [
             {"name": "a", "resources": {"requests": {"cpu": "300m", "memory": "50Mi"}, "limits": {"cpu": "600m", "memory": "50Mi"}}},
             {"name": "b", "resources": {"requests": {"cpu": "300m", "memory": "60Mi"}, "limits": {"cpu": "600m", "memory": "60Mi"}}}],
         "overhead": {"cpu": "1"}}});
     // 1200m of limits (overhead is not counted), memory 110Mi is enough.
-    assert_eq!(validate_pod(&p, &ranges), ["maximum cpu usage per Pod is 1, but limit is 1200m"]);
+    assert_eq!(
+        validate_pod(&p, &ranges),
+        ["maximum cpu usage per Pod is 1, but limit is 1200m"]
+    );
 }
 
 #[test]
@@ -112,17 +132,24 @@ fn policy_limit_range_first_violated_range_wins() {
         lr(json!([{"type": "Container", "max": {"cpu": "1"}}])),
     ];
     let p = pod(json!([{"name": "c", "resources": {"limits": {"memory": "512Mi", "cpu": "2"}}}]));
-    assert_eq!(validate_pod(&p, &ranges), ["maximum cpu usage per Container is 1, but limit is 2"]);
+    assert_eq!(
+        validate_pod(&p, &ranges),
+        ["maximum cpu usage per Container is 1, but limit is 2"]
+    );
 }
 
 #[test]
 fn policy_limit_range_pvc_bounds() {
-    let ranges = [lr(json!([{"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "2Gi"}}]))];
+    let ranges = [lr(
+        json!([{"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "2Gi"}}]),
+    )];
     let claim = |size: &str| json!({"spec": {"resources": {"requests": {"storage": size}}}});
     assert!(validate_pvc(&claim("1Gi"), &ranges).is_empty());
     let mut big = claim("10Gi");
     assert_eq!(
-        admit("persistentvolumeclaims", &mut big, None, &ranges, "data").unwrap_err().to_string(),
+        admit("persistentvolumeclaims", &mut big, None, &ranges, "data")
+            .unwrap_err()
+            .to_string(),
         "persistentvolumeclaims \"data\" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 10Gi"
     );
     assert_eq!(
@@ -131,7 +158,16 @@ fn policy_limit_range_pvc_bounds() {
     );
     // Claims being deleted are not checked on update.
     let old = json!({"metadata": {"deletionTimestamp": "2025-01-01T00:00:00Z"}});
-    assert!(admit("persistentvolumeclaims", &mut big, Some(&old), &ranges, "data").is_ok());
+    assert!(
+        admit(
+            "persistentvolumeclaims",
+            &mut big,
+            Some(&old),
+            &ranges,
+            "data"
+        )
+        .is_ok()
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! namespaces, privileged containers, added capabilities, hostPath volumes,
 //! host ports, /proc mount type and sysctls.
 
-use super::checks::{Pod, Verdict, containers_phrase, join_quote, name, pluralize, sc, setters, sorted_set};
+use super::checks::{
+    Pod, Verdict, containers_phrase, join_quote, name, pluralize, sc, setters, sorted_set,
+};
 use crate::validation::json::{arr_at, as_i64, bool_at, field};
 
 fn forbid(reason: &str, detail: String) -> Verdict {
@@ -17,7 +19,10 @@ pub(crate) fn windows_host_process(pod: &Pod, _minor: u32) -> Verdict {
         .filter(|c| host_process(sc(c, &["windowsOptions", "hostProcess"])))
         .map(name)
         .collect();
-    let who = setters(host_process(pod.pod_sc(&["windowsOptions", "hostProcess"])), &bad);
+    let who = setters(
+        host_process(pod.pod_sc(&["windowsOptions", "hostProcess"])),
+        &bad,
+    );
     if who.is_empty() {
         return None;
     }
@@ -59,7 +64,10 @@ pub(crate) fn privileged(pod: &Pod, _minor: u32) -> Verdict {
     }
     forbid(
         "privileged",
-        format!("{} must not set securityContext.privileged=true", containers_phrase(&bad)),
+        format!(
+            "{} must not set securityContext.privileged=true",
+            containers_phrase(&bad)
+        ),
     )
 }
 
@@ -125,7 +133,11 @@ pub(crate) fn host_path_volumes(pod: &Pod, _minor: u32) -> Verdict {
     }
     forbid(
         "hostPath volumes",
-        format!("{} {}", pluralize("volume", "volumes", bad.len()), join_quote(&bad)),
+        format!(
+            "{} {}",
+            pluralize("volume", "volumes", bad.len()),
+            join_quote(&bad)
+        ),
     )
 }
 

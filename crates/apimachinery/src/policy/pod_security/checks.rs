@@ -81,7 +81,13 @@ struct Check {
 }
 
 const fn check(id: &'static str, level: Level, since: u32, run: CheckFn) -> Check {
-    Check { id, level, since, overrides: None, run }
+    Check {
+        id,
+        level,
+        since,
+        overrides: None,
+        run,
+    }
 }
 
 const fn replacing(mut c: Check, id: &'static str) -> Check {
@@ -93,29 +99,79 @@ const fn replacing(mut c: Check, id: &'static str) -> Check {
 /// order Kubernetes evaluates them in, hence the order of the reasons.
 const CHECKS: &[Check] = &[
     check("appArmorProfile", Level::Baseline, 0, profiles::app_armor),
-    check("capabilities_baseline", Level::Baseline, 0, baseline::capabilities),
-    check("hostNamespaces", Level::Baseline, 0, baseline::host_namespaces),
-    check("hostPathVolumes", Level::Baseline, 0, baseline::host_path_volumes),
+    check(
+        "capabilities_baseline",
+        Level::Baseline,
+        0,
+        baseline::capabilities,
+    ),
+    check(
+        "hostNamespaces",
+        Level::Baseline,
+        0,
+        baseline::host_namespaces,
+    ),
+    check(
+        "hostPathVolumes",
+        Level::Baseline,
+        0,
+        baseline::host_path_volumes,
+    ),
     check("hostPorts", Level::Baseline, 0, baseline::host_ports),
     check("privileged", Level::Baseline, 0, baseline::privileged),
     check("procMount", Level::Baseline, 0, baseline::proc_mount),
     check("seLinuxOptions", Level::Baseline, 0, profiles::se_linux),
-    check("seccompProfile_baseline", Level::Baseline, 0, profiles::seccomp_baseline),
+    check(
+        "seccompProfile_baseline",
+        Level::Baseline,
+        0,
+        profiles::seccomp_baseline,
+    ),
     check("sysctls", Level::Baseline, 0, baseline::sysctls),
-    check("windowsHostProcess", Level::Baseline, 0, baseline::windows_host_process),
-    check("allowPrivilegeEscalation", Level::Restricted, 8, restricted::privilege_escalation),
+    check(
+        "windowsHostProcess",
+        Level::Baseline,
+        0,
+        baseline::windows_host_process,
+    ),
+    check(
+        "allowPrivilegeEscalation",
+        Level::Restricted,
+        8,
+        restricted::privilege_escalation,
+    ),
     replacing(
-        check("capabilities_restricted", Level::Restricted, 22, restricted::capabilities),
+        check(
+            "capabilities_restricted",
+            Level::Restricted,
+            22,
+            restricted::capabilities,
+        ),
         "capabilities_baseline",
     ),
     replacing(
-        check("restrictedVolumes", Level::Restricted, 0, restricted::volumes),
+        check(
+            "restrictedVolumes",
+            Level::Restricted,
+            0,
+            restricted::volumes,
+        ),
         "hostPathVolumes",
     ),
-    check("runAsNonRoot", Level::Restricted, 0, restricted::run_as_non_root),
+    check(
+        "runAsNonRoot",
+        Level::Restricted,
+        0,
+        restricted::run_as_non_root,
+    ),
     check("runAsUser", Level::Restricted, 23, restricted::run_as_user),
     replacing(
-        check("seccompProfile_restricted", Level::Restricted, 19, restricted::seccomp),
+        check(
+            "seccompProfile_restricted",
+            Level::Restricted,
+            19,
+            restricted::seccomp,
+        ),
         "seccompProfile_baseline",
     ),
 ];
@@ -127,15 +183,25 @@ pub fn evaluate(lv: LevelVersion, meta: &Value, spec: &Value) -> Vec<CheckResult
         return Vec::new();
     }
     let minor = lv.version.minor();
-    let applies = |c: &&Check| c.since <= minor && (c.level == Level::Baseline || lv.level == Level::Restricted);
-    let overridden: Vec<&str> = CHECKS.iter().filter(applies).filter_map(|c| c.overrides).collect();
+    let applies = |c: &&Check| {
+        c.since <= minor && (c.level == Level::Baseline || lv.level == Level::Restricted)
+    };
+    let overridden: Vec<&str> = CHECKS
+        .iter()
+        .filter(applies)
+        .filter_map(|c| c.overrides)
+        .collect();
     let pod = Pod { meta, spec };
     CHECKS
         .iter()
         .filter(applies)
         .filter(|c| !overridden.contains(&c.id))
         .filter_map(|c| {
-            (c.run)(&pod, minor).map(|(reason, detail)| CheckResult { id: c.id, reason, detail })
+            (c.run)(&pod, minor).map(|(reason, detail)| CheckResult {
+                id: c.id,
+                reason,
+                detail,
+            })
         })
         .collect()
 }
@@ -157,7 +223,11 @@ pub fn forbidden_detail(results: &[CheckResult]) -> String {
 
 /// `AggregateCheckResult.ForbiddenReason()`: the reasons alone.
 pub fn forbidden_reason(results: &[CheckResult]) -> String {
-    results.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>().join(", ")
+    results
+        .iter()
+        .map(|r| r.reason.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn pluralize<'s>(singular: &'s str, plural: &'s str, n: usize) -> &'s str {
@@ -208,7 +278,13 @@ mod tests {
 
     #[test]
     fn policy_psa_checks_are_in_kubernetes_order() {
-        let ids = |level| -> Vec<&str> { CHECKS.iter().filter(|c| c.level == level).map(|c| c.id).collect() };
+        let ids = |level| -> Vec<&str> {
+            CHECKS
+                .iter()
+                .filter(|c| c.level == level)
+                .map(|c| c.id)
+                .collect()
+        };
         for level in [Level::Baseline, Level::Restricted] {
             let got = ids(level);
             let mut sorted = got.clone();
@@ -216,7 +292,11 @@ mod tests {
             assert_eq!(got, sorted, "{level:?} checks must be sorted by ID");
         }
         let first_restricted = CHECKS.iter().position(|c| c.level == Level::Restricted);
-        assert!(CHECKS[..first_restricted.unwrap_or(0)].iter().all(|c| c.level == Level::Baseline));
+        assert!(
+            CHECKS[..first_restricted.unwrap_or(0)]
+                .iter()
+                .all(|c| c.level == Level::Baseline)
+        );
     }
 
     #[test]
@@ -224,6 +304,9 @@ mod tests {
         assert_eq!(join_quote(&["a", "b"]), "\"a\", \"b\"");
         assert_eq!(join_quote::<&str>(&[]), "");
         assert_eq!(containers_phrase(&["c".into()]), "container \"c\"");
-        assert_eq!(setters(true, &["a".into(), "b".into()]).join(" and "), "pod and containers \"a\", \"b\"");
+        assert_eq!(
+            setters(true, &["a".into(), "b".into()]).join(" and "),
+            "pod and containers \"a\", \"b\""
+        );
     }
 }

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::checks::{Pod, Verdict, containers_phrase, join_quote, name, pluralize, sc, setters, sorted_set};
+use super::checks::{
+    Pod, Verdict, containers_phrase, join_quote, name, pluralize, sc, setters, sorted_set,
+};
 use crate::validation::field::go_quote;
 use crate::validation::json::{s, string_map};
 
@@ -50,7 +52,12 @@ pub(crate) fn app_armor(pod: &Pod, _minor: u32) -> Verdict {
         return None;
     }
     Some((
-        pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", values.len()).to_string(),
+        pluralize(
+            "forbidden AppArmor profile",
+            "forbidden AppArmor profiles",
+            values.len(),
+        )
+        .to_string(),
         format!(
             "{} must not set AppArmor profile type to {}",
             who.join(" and "),
@@ -65,8 +72,10 @@ pub(crate) fn se_linux(pod: &Pod, minor: u32) -> Verdict {
     let (mut user, mut role) = (false, false);
     let mut valid = |opts: &Value| {
         let t = s(opts, &["type"]);
-        let type_ok = matches!(t, "" | "container_t" | "container_init_t" | "container_kvm_t")
-            || (minor >= 31 && t == "container_engine_t");
+        let type_ok = matches!(
+            t,
+            "" | "container_t" | "container_init_t" | "container_kvm_t"
+        ) || (minor >= 31 && t == "container_engine_t");
         if !type_ok {
             types.push(t.to_string());
         }
@@ -89,7 +98,11 @@ pub(crate) fn se_linux(pod: &Pod, minor: u32) -> Verdict {
     let types = sorted_set(types);
     let mut data = Vec::new();
     if !types.is_empty() {
-        data.push(format!("{} {}", pluralize("type", "types", types.len()), join_quote(&types)));
+        data.push(format!(
+            "{} {}",
+            pluralize("type", "types", types.len()),
+            join_quote(&types)
+        ));
     }
     if user {
         data.push("user may not be set".to_string());
@@ -164,12 +177,20 @@ fn seccomp_annotations(pod: &Pod) -> Verdict {
     const CONTAINER_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
     let annotations = string_map(pod.meta.get("annotations"));
     let get = |key: &str| annotations.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-    let valid = |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
+    let valid =
+        |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
     let mut keys = vec![POD_KEY.to_string()];
-    keys.extend(pod.containers().map(|c| format!("{CONTAINER_PREFIX}{}", name(c))));
+    keys.extend(
+        pod.containers()
+            .map(|c| format!("{CONTAINER_PREFIX}{}", name(c))),
+    );
     let forbidden = sorted_set(
         keys.iter()
-            .filter_map(|k| get(k).filter(|v| !valid(v)).map(|v| format!("{k}={}", go_quote(v))))
+            .filter_map(|k| {
+                get(k)
+                    .filter(|v| !valid(v))
+                    .map(|v| format!("{k}={}", go_quote(v)))
+            })
             .collect(),
     );
     if forbidden.is_empty() {

@@ -1,8 +1,12 @@
 //! Restricted checks: volume types, privilege escalation, capabilities,
 //! running as non-root, runAsUser 0 and a mandatory seccomp profile.
 
-use super::checks::{Pod, Verdict, containers_phrase, join_quote, name, pluralize, sc, setters, sorted_set};
-use super::profiles::{explicit_seccomp, implicit_seccomp_detail, seccomp_explicit_verdict, valid_seccomp};
+use super::checks::{
+    Pod, Verdict, containers_phrase, join_quote, name, pluralize, sc, setters, sorted_set,
+};
+use super::profiles::{
+    explicit_seccomp, implicit_seccomp_detail, seccomp_explicit_verdict, valid_seccomp,
+};
 use crate::validation::json::{arr_at, field, i64_at, s};
 
 /// Windows pods cannot set these Linux fields, so 1.25+ lets them through.
@@ -71,7 +75,11 @@ pub(crate) fn volumes(pod: &Pod, _minor: u32) -> Verdict {
             pluralize("volume", "volumes", bad.len()),
             join_quote(&bad),
             pluralize("uses", "use", bad.len()),
-            pluralize("restricted volume type", "restricted volume types", types.len()),
+            pluralize(
+                "restricted volume type",
+                "restricted volume types",
+                types.len()
+            ),
             join_quote(&types)
         ),
     ))
@@ -112,7 +120,10 @@ pub(crate) fn capabilities(pod: &Pod, minor: u32) -> Verdict {
             missing_drop.push(name(c));
             continue;
         };
-        if !arr_at(c_caps, &["drop"]).iter().any(|d| d.as_str() == Some("ALL")) {
+        if !arr_at(c_caps, &["drop"])
+            .iter()
+            .any(|d| d.as_str() == Some("ALL"))
+        {
             missing_drop.push(name(c));
         }
         let extra: Vec<String> = arr_at(c_caps, &["add"])
@@ -164,7 +175,10 @@ pub(crate) fn run_as_non_root(pod: &Pod, _minor: u32) -> Verdict {
     if !who.is_empty() {
         return Some((
             reason,
-            format!("{} must not set securityContext.runAsNonRoot=false", who.join(" and ")),
+            format!(
+                "{} must not set securityContext.runAsNonRoot=false",
+                who.join(" and ")
+            ),
         ));
     }
     if !implicit.is_empty() {
@@ -222,5 +236,8 @@ pub(crate) fn seccomp(pod: &Pod, minor: u32) -> Verdict {
     if missing.is_empty() {
         return None;
     }
-    Some(("seccompProfile".to_string(), implicit_seccomp_detail(&missing)))
+    Some((
+        "seccompProfile".to_string(),
+        implicit_seccomp_detail(&missing),
+    ))
 }

@@ -48,7 +48,10 @@ fn policy_psa_restricted_forbidden_message() {
     let ok = pod(json!({"containers": [compliant_container("c")]}));
     let out = admit_pod(Some(&labels), &ok, "x").unwrap();
     assert!(out.warnings.is_empty());
-    assert_eq!(out.audit_annotations[ENFORCE_POLICY_ANNOTATION], "restricted:latest");
+    assert_eq!(
+        out.audit_annotations[ENFORCE_POLICY_ANNOTATION],
+        "restricted:latest"
+    );
 }
 
 #[test]
@@ -115,7 +118,10 @@ fn policy_psa_baseline_checks() {
          forbidden sysctls (net.core.somaxconn, kernel.msgmax), \
          hostProcess (pod and container \"b\" must not set securityContext.windowsOptions.hostProcess=true)"
     );
-    assert_eq!(check(LevelVersion::PRIVILEGED_LATEST, json!({"hostPID": true})), "");
+    assert_eq!(
+        check(LevelVersion::PRIVILEGED_LATEST, json!({"hostPID": true})),
+        ""
+    );
 }
 
 #[test]
@@ -157,8 +163,17 @@ fn policy_psa_versions_select_checks() {
     // Versions newer than any check behave like the newest.
     assert_eq!(at(Level::Restricted, 99), check(restricted(), bare.clone()));
     let engine = json!({"containers": [{"name": "c", "securityContext": {"seLinuxOptions": {"type": "container_engine_t"}}}]});
-    assert!(check(LevelVersion::new(Level::Baseline, Version::V1(30)), engine.clone()).starts_with("seLinuxOptions"));
-    assert_eq!(check(LevelVersion::new(Level::Baseline, Version::V1(31)), engine), "");
+    assert!(
+        check(
+            LevelVersion::new(Level::Baseline, Version::V1(30)),
+            engine.clone()
+        )
+        .starts_with("seLinuxOptions")
+    );
+    assert_eq!(
+        check(LevelVersion::new(Level::Baseline, Version::V1(31)), engine),
+        ""
+    );
 }
 
 #[test]
@@ -183,7 +198,10 @@ fn policy_psa_windows_pods_skip_linux_checks() {
         "containers": [{"name": "c"}]});
     assert_eq!(check(restricted(), spec.clone()), "");
     // Before 1.25 the exemption did not exist.
-    assert!(check(LevelVersion::new(Level::Restricted, Version::V1(24)), spec).starts_with("allowPrivilegeEscalation"));
+    assert!(
+        check(LevelVersion::new(Level::Restricted, Version::V1(24)), spec)
+            .starts_with("allowPrivilegeEscalation")
+    );
 }
 
 #[test]
@@ -199,23 +217,45 @@ fn policy_psa_workload_warnings() {
     assert_eq!(out.warnings, [want]);
     assert_eq!(out.audit_annotations[AUDIT_VIOLATIONS_ANNOTATION], want);
     let cron = json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"hostPID": true, "containers": []}}}}}});
-    let out = admit_workload(Some(&json!({WARN_LEVEL_LABEL: "baseline"})), "batch", "cronjobs", &cron);
-    assert_eq!(out.warnings, ["would violate PodSecurity \"baseline:latest\": host namespaces (hostPID=true)"]);
+    let out = admit_workload(
+        Some(&json!({WARN_LEVEL_LABEL: "baseline"})),
+        "batch",
+        "cronjobs",
+        &cron,
+    );
+    assert_eq!(
+        out.warnings,
+        ["would violate PodSecurity \"baseline:latest\": host namespaces (hostPID=true)"]
+    );
     // A pod that passes enforce still gets the warn level's warning.
     let pod = pod(json!({"containers": [{"name": "web"}]}));
     let out = admit_pod(Some(&labels), &pod, "x").unwrap();
     assert_eq!(out.warnings, [want]);
-    assert!(admit_workload(None, "apps", "deployments", &deploy).warnings.is_empty());
+    assert!(
+        admit_workload(None, "apps", "deployments", &deploy)
+            .warnings
+            .is_empty()
+    );
     assert!(pod_spec_of("", "services", &deploy).is_none());
 }
 
 #[test]
 fn policy_psa_invalid_labels_enforce_restricted() {
     let labels = json!({ENFORCE_LEVEL_LABEL: "bogus"});
-    let err = admit_pod(Some(&labels), &pod(json!({"containers": [{"name": "c"}]})), "x").unwrap_err();
+    let err = admit_pod(
+        Some(&labels),
+        &pod(json!({"containers": [{"name": "c"}]})),
+        "x",
+    )
+    .unwrap_err();
     assert_eq!(err.policy.to_string(), "restricted:latest");
     assert_eq!(validate_namespace_labels(Some(&labels)).len(), 1);
-    let out = admit_pod(Some(&labels), &pod(json!({"containers": [compliant_container("c")]})), "x").unwrap();
+    let out = admit_pod(
+        Some(&labels),
+        &pod(json!({"containers": [compliant_container("c")]})),
+        "x",
+    )
+    .unwrap();
     assert_eq!(
         out.audit_annotations["error"],
         "Failed to parse policy: metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: \"bogus\": must be one of privileged, baseline, restricted"
@@ -225,10 +265,19 @@ fn policy_psa_invalid_labels_enforce_restricted() {
 #[test]
 fn policy_psa_namespace_update_and_existing_pods() {
     let old = json!({ENFORCE_LEVEL_LABEL: "baseline"});
-    let (errs, check_pods) = namespace_update(Some(&json!({ENFORCE_LEVEL_LABEL: "restricted"})), Some(&old));
+    let (errs, check_pods) = namespace_update(
+        Some(&json!({ENFORCE_LEVEL_LABEL: "restricted"})),
+        Some(&old),
+    );
     assert!(errs.is_empty() && check_pods);
     // Relaxing or keeping the level needs no pod check.
-    assert!(!namespace_update(Some(&json!({ENFORCE_LEVEL_LABEL: "privileged"})), Some(&old)).1);
+    assert!(
+        !namespace_update(
+            Some(&json!({ENFORCE_LEVEL_LABEL: "privileged"})),
+            Some(&old)
+        )
+        .1
+    );
     assert!(!namespace_update(Some(&old), Some(&old)).1);
     // Unchanged invalid labels are tolerated; new ones are rejected.
     let bad = json!({ENFORCE_LEVEL_LABEL: "x"});
@@ -236,8 +285,13 @@ fn policy_psa_namespace_update_and_existing_pods() {
     assert_eq!(namespace_update(Some(&bad), Some(&old)).0.len(), 1);
 
     let host = |name: &str| json!({"metadata": {"name": name}, "spec": {"hostNetwork": true, "containers": []}});
-    let pods = [host("b"), host("a"), host("c"), json!({"metadata": {"name": "ok"}, "spec": {"containers": []}}),
-        json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "securityContext": {"privileged": true}}]}})];
+    let pods = [
+        host("b"),
+        host("a"),
+        host("c"),
+        json!({"metadata": {"name": "ok"}, "spec": {"containers": []}}),
+        json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "securityContext": {"privileged": true}}]}}),
+    ];
     assert_eq!(
         existing_pod_warnings("ns", baseline(), &pods),
         [
