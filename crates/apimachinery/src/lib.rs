@@ -12,6 +12,7 @@ pub mod protobuf;
 pub mod registry;
 pub mod object;
 pub mod patch;
+pub mod policy;
 pub mod selector;
 pub mod table;
 pub mod validation;

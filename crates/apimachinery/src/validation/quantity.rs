@@ -143,17 +143,29 @@ impl Quantity {
         }
     }
 
+    /// The sum, in this quantity's format unless this one is zero: like
+    /// Kubernetes' `Add`, a zero takes the other's format, so `0 + 1Gi` is
+    /// written `1Gi` (quota usage starts from zero).
     pub fn add(&self, other: &Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos.saturating_add(other.nanos),
-            format: self.format,
+            format: self.format_for(other),
         }
     }
 
+    /// The difference; the format follows the same rule as [`Quantity::add`].
     pub fn sub(&self, other: &Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos.saturating_sub(other.nanos),
-            format: self.format,
+            format: self.format_for(other),
+        }
+    }
+
+    fn format_for(&self, other: &Quantity) -> QuantityFormat {
+        if self.nanos == 0 {
+            other.format
+        } else {
+            self.format
         }
     }
 
@@ -515,5 +527,17 @@ mod tests {
             "2"
         );
         assert_eq!(parse_quantity("16Ei").unwrap().value(), i64::MAX);
+    }
+
+    #[test]
+    fn validation_quantity_zero_takes_the_other_format() {
+        let zero = parse_quantity("0").unwrap();
+        let gi = parse_quantity("1Gi").unwrap();
+        assert_eq!(zero.add(&gi).canonical(), "1Gi");
+        assert_eq!(zero.sub(&gi).canonical(), "-1Gi");
+        // A non-zero receiver keeps its own format.
+        let k = parse_quantity("1k").unwrap();
+        assert_eq!(k.add(&gi).canonical(), "1073742824");
+        assert_eq!(gi.sub(&gi).canonical(), "0");
     }
 }
