@@ -7,6 +7,7 @@
 //! fields a client sent. Kind-specific rules look fields up by path.
 
 pub mod conversion;
+pub mod crd;
 pub mod defaults;
 pub mod protobuf;
 pub mod registry;

@@ -14,6 +14,7 @@ mod batch;
 mod cluster;
 mod core;
 mod custom;
+pub(crate) use custom::go_format_float;
 mod describe;
 mod duration;
 mod event;

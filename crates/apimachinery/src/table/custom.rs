@@ -192,7 +192,7 @@ fn go_print(v: &Value) -> String {
 
 /// Go's `%v` of a float64 (`%g` with the shortest digits): exponent form
 /// below 1e-4 and from 1e6 up.
-fn go_format_float(f: f64) -> String {
+pub(crate) fn go_format_float(f: f64) -> String {
     if f == 0.0 {
         return "0".to_string();
     }

@@ -19,6 +19,9 @@ pub(crate) const GO_REPR_KEY: &str = "$go";
 pub enum FieldErrorKind {
     Required,
     Invalid,
+    /// A value of the wrong type (`field.TypeInvalid`): printed like
+    /// `Invalid`, with its own reason.
+    TypeInvalid,
     NotSupported,
     Duplicate,
     Forbidden,
@@ -33,6 +36,7 @@ impl FieldErrorKind {
         match self {
             FieldErrorKind::Required => "FieldValueRequired",
             FieldErrorKind::Invalid => "FieldValueInvalid",
+            FieldErrorKind::TypeInvalid => "FieldValueTypeInvalid",
             FieldErrorKind::NotSupported => "FieldValueNotSupported",
             FieldErrorKind::Duplicate => "FieldValueDuplicate",
             FieldErrorKind::Forbidden => "FieldValueForbidden",
@@ -46,7 +50,7 @@ impl FieldErrorKind {
     pub fn text(self) -> &'static str {
         match self {
             FieldErrorKind::Required => "Required value",
-            FieldErrorKind::Invalid => "Invalid value",
+            FieldErrorKind::Invalid | FieldErrorKind::TypeInvalid => "Invalid value",
             FieldErrorKind::NotSupported => "Unsupported value",
             FieldErrorKind::Duplicate => "Duplicate value",
             FieldErrorKind::Forbidden => "Forbidden",
@@ -108,6 +112,10 @@ impl FieldError {
 
     pub fn invalid(path: &Path, value: impl Into<Value>, detail: impl Into<String>) -> Self {
         Self::new(FieldErrorKind::Invalid, path, Some(value.into()), detail)
+    }
+
+    pub fn type_invalid(path: &Path, value: impl Into<Value>, detail: impl Into<String>) -> Self {
+        Self::new(FieldErrorKind::TypeInvalid, path, Some(value.into()), detail)
     }
 
     /// `supported` is printed in the given order, each quoted.
