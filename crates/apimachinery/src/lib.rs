@@ -6,6 +6,7 @@
 //! has no Rust type for (custom resources), and a typed round trip would drop
 //! fields a client sent. Kind-specific rules look fields up by path.
 
+pub mod apply;
 pub mod conversion;
 pub mod crd;
 pub mod defaults;

@@ -147,6 +147,20 @@ pub fn patch_strategy(group: &str, kind: &str, path: &[&str]) -> Option<PatchStr
     (!fd.strategy.is_empty()).then(|| PatchStrategy::from(fd))
 }
 
+/// The type id of the value at `path` in a kind's objects (field names
+/// from the root, list fields stepped through without an index), when the
+/// table knows that type: `["spec", "template", "spec"]` of an
+/// apps/Deployment gives `core.v1.PodSpec`. Server-side apply uses it to
+/// look up the list and map semantics of a type's fields.
+pub fn type_at(group: &str, kind: &str, path: &[&str]) -> Option<&'static str> {
+    let mut ty = type_def(kind_type(group, kind)?)?;
+    for name in path {
+        let fd = ty.fields.iter().find(|fd| fd.name == *name)?;
+        ty = type_def(fd.ty)?;
+    }
+    Some(ty.id)
+}
+
 /// [`patch_strategy`] restricted to list fields.
 pub fn list_strategy(group: &str, kind: &str, path: &[&str]) -> Option<PatchStrategy> {
     patch_strategy(group, kind, path).filter(|s| s.list)
