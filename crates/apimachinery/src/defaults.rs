@@ -82,6 +82,7 @@ pub fn apply_defaults(group: &str, kind: &str, obj: &mut Value) {
         ("storage.k8s.io", "StorageClass") => storage::default_storage_class(obj),
         ("discovery.k8s.io", "EndpointSlice") => discovery::default_endpoint_slice(obj),
         ("events.k8s.io", "Event") => discovery::default_events_v1_event(obj),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crd::default_crd(obj),
         ("policy", "PodDisruptionBudget") => {
             obj_mut(obj, "spec");
         }

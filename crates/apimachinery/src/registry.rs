@@ -189,6 +189,7 @@ const BUILTINS: &[Builtin] = &[
     b("events.k8s.io", "v1", "Event", "events", &["ev"], &[], true, NONE),
     b("storage.k8s.io", "v1", "StorageClass", "storageclasses", &["sc"], &[], false, NONE),
     b("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", &["pdb"], &[], true, STATUS_GEN),
+    b("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", &["crd", "crds"], &[], false, STATUS_GEN),
     b("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", &[], &[], false, NONE),
     b("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", &[], &[], false, NONE),
     b("rbac.authorization.k8s.io", "v1", "Role", "roles", &[], &[], true, NONE),
@@ -232,6 +233,7 @@ const GROUP_ORDER: &[&str] = &[
     "authentication.k8s.io",
     "authorization.k8s.io",
     "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io",
     "coordination.k8s.io",
     "discovery.k8s.io",
 ];
@@ -261,6 +263,18 @@ impl Registry {
         Registry { by_gvr }
     }
 
+    /// The built-in kinds plus `custom` resources (one per served version
+    /// of each established CRD). A custom resource never shadows a built-in
+    /// one.
+    pub fn with_custom(custom: impl IntoIterator<Item = Resource>) -> Self {
+        let mut registry = Self::builtin();
+        for r in custom {
+            let key = (r.group.clone(), r.version.clone(), r.plural.clone());
+            registry.by_gvr.entry(key).or_insert_with(|| Arc::new(r));
+        }
+        registry
+    }
+
     /// The resource served at `/apis/{group}/{version}/{plural}`.
     pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
         self.by_gvr
@@ -285,7 +299,8 @@ impl Registry {
     }
 
     /// Every group with its versions, in discovery order; the first version
-    /// is the preferred one.
+    /// is the preferred one (Kubernetes' version priority: GA before beta
+    /// before alpha, higher numbers first).
     pub fn groups(&self) -> Vec<(String, Vec<String>)> {
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for r in self.all() {
@@ -294,6 +309,9 @@ impl Registry {
                 Some(_) => {}
                 None => groups.push((r.group.clone(), vec![r.version.clone()])),
             }
+        }
+        for (_, versions) in &mut groups {
+            versions.sort_by(|a, b| version_priority(a).cmp(&version_priority(b)).then_with(|| a.cmp(b)));
         }
         groups
     }
@@ -312,6 +330,33 @@ impl Registry {
     }
 }
 
+/// Sort key of Kubernetes' version priority: `v2` < `v1` < `v1beta2` <
+/// `v1beta1` < `v1alpha1` < anything else (then alphabetical).
+fn version_priority(v: &str) -> (u8, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>) {
+    use std::cmp::Reverse;
+    let parse = || -> Option<(u8, u64, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let major: u64 = rest.get(..digits)?.parse().ok()?;
+        let tail = rest.get(digits..)?;
+        if tail.is_empty() {
+            return Some((0, major, 0));
+        }
+        let (stage, n) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (2, n)
+        } else {
+            return None;
+        };
+        Some((stage, major, n.parse().ok()?))
+    };
+    match parse() {
+        Some((stage, major, minor)) => (stage, Reverse(major), Reverse(minor)),
+        None => (3, Reverse(0), Reverse(0)),
+    }
+}
+
 fn group_rank(group: &str) -> usize {
     GROUP_ORDER.iter().position(|g| *g == group).unwrap_or(GROUP_ORDER.len())
 }
@@ -327,6 +372,30 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_versions_sorted_by_kubernetes_priority() {
+        let mut v = vec!["v1alpha1", "foo", "v1beta1", "v2", "v1", "v1beta2", "v10"];
+        v.sort_by_key(|x| version_priority(x));
+        assert_eq!(v, ["v10", "v2", "v1", "v1beta2", "v1beta1", "v1alpha1", "foo"]);
+    }
+
+    #[test]
+    fn registry_custom_resources_join_builtins_without_shadowing() {
+        let mut widget = Resource::from(&BUILTINS[0]);
+        widget.group = "example.com".into();
+        widget.kind = "Widget".into();
+        widget.plural = "widgets".into();
+        let mut v2 = widget.clone();
+        v2.version = "v2beta1".into();
+        let mut fake_ns = Resource::from(&BUILTINS[0]);
+        fake_ns.kind = "Fake".into();
+        let r = Registry::with_custom([widget, v2, fake_ns]);
+        assert!(r.get("example.com", "v1", "widgets").is_some());
+        assert_eq!(r.get("", "v1", "namespaces").map(|n| n.kind.clone()).as_deref(), Some("Namespace"));
+        let versions = r.groups().into_iter().find(|(g, _)| g == "example.com").map(|(_, v)| v);
+        assert_eq!(versions, Some(vec!["v1".to_string(), "v2beta1".to_string()]));
+    }
 
     #[test]
     fn registry_lookup_by_plural_and_kind() {

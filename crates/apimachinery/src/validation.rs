@@ -175,6 +175,7 @@ pub fn validate_create(group: &str, kind: &str, obj: &Value) -> Vec<FieldError> 
         ("events.k8s.io", "Event") => events::validate_event_create(obj),
         ("storage.k8s.io", "StorageClass") => storage::validate_storage_class_create(obj),
         ("policy", "PodDisruptionBudget") => policy::validate_pdb_create(obj),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crd::validate_crd(obj, None),
         _ => Vec::new(),
     }
 }
@@ -225,6 +226,7 @@ pub fn validate_update(group: &str, kind: &str, obj: &Value, old: &Value) -> Vec
         ("events.k8s.io", "Event") => events::validate_event_update(obj, old),
         ("storage.k8s.io", "StorageClass") => storage::validate_storage_class_update(obj, old),
         ("policy", "PodDisruptionBudget") => policy::validate_pdb_update(obj, old),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crd::validate_crd(obj, Some(old)),
         _ => Vec::new(),
     }
 }

@@ -41,7 +41,10 @@ pub fn field_warnings(ctx: &Ctx, obj: &Value) -> Result<Vec<String>, ApiError> {
     if ctx.query.field_validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let unknown = openapi::unknown_fields(&ctx.resource.group, &ctx.resource.version, &ctx.resource.kind, obj);
+    let unknown = match &ctx.custom {
+        Some(custom) => custom.unknown_fields(obj),
+        None => openapi::unknown_fields(&ctx.resource.group, &ctx.resource.version, &ctx.resource.kind, obj),
+    };
     if unknown.is_empty() {
         return Ok(Vec::new());
     }

@@ -16,6 +16,7 @@ pub mod authz;
 pub mod body;
 mod bootstrap;
 pub mod codec;
+mod custom_resources;
 mod discovery;
 pub mod error;
 mod health;

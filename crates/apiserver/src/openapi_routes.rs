@@ -15,9 +15,10 @@ fn specs(server: &ApiServer) -> Vec<openapi::ResourceSpec> {
         .read()
         .all()
         .iter()
-        .map(|r| {
-            openapi::ResourceSpec::new(&r.group, &r.version, &r.kind, &r.plural, r.namespaced)
-                .with_subresources(r.subresources.status, r.subresources.scale)
+        .map(|r| match server.inner.custom.get(&r.group, &r.version, &r.plural) {
+            Some(custom) => custom.openapi_spec(),
+            None => openapi::ResourceSpec::new(&r.group, &r.version, &r.kind, &r.plural, r.namespaced)
+                .with_subresources(r.subresources.status, r.subresources.scale),
         })
         .collect()
 }

@@ -36,6 +36,8 @@ pub(crate) struct Ctx {
     pub content_type: Option<String>,
     /// Who is asking (after impersonation).
     pub user: Option<crate::auth::User>,
+    /// The CRD version serving this resource, for custom resources.
+    pub custom: Option<Arc<crate::custom_resources::CustomVersion>>,
 }
 
 /// Which part of an object a write replaces.
@@ -77,17 +79,40 @@ impl Ctx {
     /// A stored object in the form this resource serves.
     pub fn decode(&self, kv: &store::KeyValue) -> Result<Value, ApiError> {
         let obj = decode_stored(kv)?;
-        Ok(conversion::from_storage(&self.resource.group, &self.resource.kind, obj))
+        Ok(match &self.custom {
+            Some(custom) => custom.served_form(obj),
+            None => conversion::from_storage(&self.resource.group, &self.resource.kind, obj),
+        })
     }
 
     /// The stored form of an object of this resource.
     pub fn encode(&self, obj: &Value) -> Result<Bytes, ApiError> {
-        let stored = conversion::to_storage(&self.resource.group, &self.resource.kind, obj.clone());
+        let stored = match &self.custom {
+            Some(custom) => custom.stored_form(obj.clone()),
+            None => conversion::to_storage(&self.resource.group, &self.resource.kind, obj.clone()),
+        };
         encode_for_store(&stored)
     }
 }
 
 pub(crate) async fn serve(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
+    let is_crd_write = ctx.resource.group == "apiextensions.k8s.io"
+        && ctx.resource.plural == "customresourcedefinitions"
+        && !matches!(ctx.req.verb, Verb::Get | Verb::List | Verb::Watch);
+    let server = ctx.server.clone();
+    let resp = serve_resource(ctx, body).await;
+    // A CRD write is answered once its resource is served (or unserved),
+    // rather than leaving clients to race the controller.
+    if is_crd_write
+        && resp.is_ok()
+        && let Err(e) = crate::custom_resources::reconcile(&server).await
+    {
+        tracing::warn!(error = %e, "custom resource reconcile after a CRD write failed");
+    }
+    resp
+}
+
+async fn serve_resource(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     if ctx.resource.create_only {
         return match (ctx.req.verb, &ctx.req.subresource) {
             (Verb::Create, None) => {

@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     pub sa_keys: Option<crate::authn::ServiceAccountKeys>,
     /// Parsed RBAC objects for authorization.
     pub rbac: crate::rbac_cache::RbacCache,
+    /// The custom resources being served.
+    pub custom: crate::custom_resources::CustomResources,
 }
 
 /// A Kubernetes API server over a [`store::Store`].
@@ -92,6 +94,7 @@ impl ApiServer {
                 tokens,
                 sa_keys,
                 rbac,
+                custom: Default::default(),
             }),
         })
     }
@@ -107,6 +110,8 @@ impl ApiServer {
         crate::bootstrap::run(self).await?;
         crate::rbac_bootstrap::ensure_default_policy(self).await?;
         crate::rbac_bootstrap::spawn_aggregation(self.clone());
+        crate::custom_resources::reconcile(self).await?;
+        crate::custom_resources::spawn_controller(self.clone());
         self.inner.ready.store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
@@ -225,8 +230,10 @@ impl ApiServer {
                     }
                     _ => Bytes::new(),
                 };
+                let custom = self.inner.custom.get(&r.group, &r.version, &r.resource);
                 let ctx = rest::Ctx {
                     server: self.clone(),
+                    custom,
                     resource,
                     req: r,
                     query,

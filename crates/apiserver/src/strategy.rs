@@ -70,6 +70,10 @@ pub fn prepare_for_create(r: &Resource, obj: &mut Value) {
     if is(r, "batch", "jobs") {
         apimachinery::defaults::generate_job_selector(obj);
     }
+    if is(r, "apiextensions.k8s.io", "customresourcedefinitions") {
+        apimachinery::crd::prepare_for_create(obj);
+        return;
+    }
     if is(r, "", "pods") {
         let qos = apimachinery::defaults::pod_qos_class(obj);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});
@@ -125,6 +129,9 @@ pub fn prepare_for_update(r: &Resource, new: &mut Value, old: &Value, target: Ta
             }
             if is(r, "", "namespaces") {
                 new["spec"] = old.get("spec").cloned().unwrap_or_else(|| json!({}));
+            }
+            if is(r, "apiextensions.k8s.io", "customresourcedefinitions") {
+                apimachinery::crd::prepare_for_update(new, old);
             }
         }
     }

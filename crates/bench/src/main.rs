@@ -61,6 +61,11 @@ enum What {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// From a CRD's create to the first successful create of its objects.
+    Crd {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Resident memory of an idle server after start.
     Rss,
     /// Everything above with the default sizes.
@@ -79,6 +84,7 @@ fn main() -> Result<()> {
             What::Rbac { namespaces, clients, per_client, rounds } => {
                 scenarios::rbac(&cli.nubis, namespaces, clients, per_client, rounds).await
             }
+            What::Crd { runs } => scenarios::crd(&cli.nubis, runs).await,
             What::Rss => scenarios::rss(&cli.nubis).await,
             What::All => {
                 scenarios::startup(&cli.nubis, 10).await?;
@@ -86,6 +92,7 @@ fn main() -> Result<()> {
                 scenarios::creates(&cli.nubis, &[1, 16, 64], 5000).await?;
                 scenarios::list(&cli.nubis, 10000, 20).await?;
                 scenarios::rbac(&cli.nubis, 100, 1, 2000, 3).await?;
+                scenarios::crd(&cli.nubis, 20).await?;
                 scenarios::watch(&cli.nubis, 100, 200).await
             }
         }

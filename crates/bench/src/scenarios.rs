@@ -152,6 +152,51 @@ pub async fn rbac(nubis: &Path, namespaces: usize, clients: usize, per_client: u
     Ok(())
 }
 
+/// From sending a CRD's create to the first successful create of one of
+/// its objects (retried until it works), `runs` CRDs one after another.
+pub async fn crd(nubis: &Path, runs: usize) -> Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let server = Server::start(nubis)?;
+    let client = server.client().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut samples = Vec::new();
+    for i in 0..runs {
+        let group = format!("bench{i}.example.com");
+        let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("widgets.{group}")},
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}
+                }}}]
+            }
+        }))?;
+        let gvk = GroupVersionKind::gvk(&group, "v1", "Widget");
+        let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ApiResource::from_gvk(&gvk));
+        let mut widget = DynamicObject::new("first", &ApiResource::from_gvk(&gvk));
+        widget.data = serde_json::json!({"spec": {"size": 1}});
+        let t0 = Instant::now();
+        crds.create(&PostParams::default(), &crd).await?;
+        loop {
+            match widgets.create(&PostParams::default(), &widget).await {
+                Ok(_) => break,
+                Err(_) if t0.elapsed() < Duration::from_secs(30) => tokio::time::sleep(Duration::from_millis(5)).await,
+                Err(e) => return Err(e).context("the custom resource was never served"),
+            }
+        }
+        samples.push(t0.elapsed());
+    }
+    let s = summarize(samples);
+    println!("CRD create to first custom object created: p50 {} max {} ({runs} CRDs)", ms(s.p50), ms(s.max));
+    Ok(())
+}
+
 pub async fn list(nubis: &Path, items: usize, runs: usize) -> Result<()> {
     let server = Server::start(nubis)?;
     let client = server.client().await?;

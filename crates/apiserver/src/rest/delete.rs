@@ -140,6 +140,12 @@ fn mark_for_deletion(ctx: &Ctx, obj: &mut Value, opts: &DeleteOptions) -> bool {
     if opts.propagation.as_deref() == Some("Foreground") && !finalizers.iter().any(|f| f == "foregroundDeletion") {
         finalizers.push("foregroundDeletion".into());
     }
+    // A CRD goes only after its objects, which the custom resource
+    // controller deletes before it removes this finalizer.
+    let cleanup = crate::custom_resources::CLEANUP_FINALIZER;
+    if ctx.resource.group == "apiextensions.k8s.io" && !finalizers.iter().any(|f| f == cleanup) {
+        finalizers.push(cleanup.into());
+    }
     if finalizers.is_empty() && !is_namespace {
         return false;
     }

@@ -35,6 +35,9 @@ pub fn table_options(ctx: &Ctx) -> TableOptions {
 }
 
 pub fn table_of(ctx: &Ctx, objs: &[Value], list_meta: Value) -> Value {
+    if let Some(custom) = &ctx.custom {
+        return custom.table.build_table(objs, &table_options(ctx), jiff::Timestamp::now(), &list_meta);
+    }
     table::build_table(
         &ctx.resource.group,
         &ctx.resource.kind,

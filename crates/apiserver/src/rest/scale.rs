@@ -1,5 +1,6 @@
 //! The `scale` subresource: an `autoscaling/v1 Scale` view of a workload's
-//! `spec.replicas`, `status.replicas` and selector.
+//! `spec.replicas`, `status.replicas` and selector, or of the fields a
+//! CRD's `scale` subresource names.
 
 use super::{Ctx, parse_rv};
 use crate::body::Body;
@@ -14,17 +15,68 @@ use serde_json::{Value, json};
 
 const MAX_RETRIES: usize = 16;
 
-/// The Scale of a workload object.
-fn scale_of(obj: &Value) -> Value {
+/// Where an object keeps what its Scale shows.
+struct ScalePaths {
+    spec_replicas: String,
+    status_replicas: String,
+    selector: Selector,
+}
+
+enum Selector {
+    /// A `LabelSelector` object (`spec.selector` of the workloads).
+    Structured(String),
+    /// A selector already in string form (a CRD's `labelSelectorPath`).
+    Text(String),
+    None,
+}
+
+/// `.spec.replicas` as a JSON pointer.
+fn pointer(json_path: &str) -> String {
+    json_path.split('.').filter(|s| !s.is_empty()).fold(String::new(), |p, s| format!("{p}/{s}"))
+}
+
+fn paths(ctx: &Ctx) -> ScalePaths {
+    match ctx.custom.as_ref().and_then(|c| c.scale.as_ref()) {
+        Some(scale) => ScalePaths {
+            spec_replicas: pointer(&scale.spec_replicas_path),
+            status_replicas: pointer(&scale.status_replicas_path),
+            selector: scale.label_selector_path.as_deref().map_or(Selector::None, |p| Selector::Text(pointer(p))),
+        },
+        None => ScalePaths {
+            spec_replicas: "/spec/replicas".into(),
+            status_replicas: "/status/replicas".into(),
+            selector: Selector::Structured("/spec/selector".into()),
+        },
+    }
+}
+
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set_at(obj: &mut Value, pointer: &str, value: Value) {
+    let mut at = obj;
+    for part in pointer.split('/').skip(1) {
+        if !at.is_object() {
+            *at = json!({});
+        }
+        let Some(map) = at.as_object_mut() else { return };
+        at = map.entry(part.to_string()).or_insert(Value::Null);
+    }
+    *at = value;
+}
+
+/// The Scale of an object.
+fn scale_of(paths: &ScalePaths, obj: &Value) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    let selector = obj
-        .get("spec")
-        .and_then(|s| s.get("selector"))
-        .and_then(|s| LabelSelector::from_json(s).ok())
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+    let selector = match &paths.selector {
+        Selector::Structured(p) => obj
+            .pointer(p)
+            .and_then(|s| LabelSelector::from_json(s).ok())
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        Selector::Text(p) => obj.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string(),
+        Selector::None => String::new(),
+    };
     let mut status = json!({
-        "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
+        "replicas": obj.pointer(&paths.status_replicas).and_then(Value::as_i64).unwrap_or(0),
     });
     if !selector.is_empty() {
         status["selector"] = json!(selector);
@@ -39,7 +91,7 @@ fn scale_of(obj: &Value) -> Value {
             "resourceVersion": meta.get("resourceVersion"),
             "creationTimestamp": meta.get("creationTimestamp"),
         },
-        "spec": {"replicas": obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0)},
+        "spec": {"replicas": obj.pointer(&paths.spec_replicas).and_then(Value::as_i64).unwrap_or(0)},
         "status": status,
     })
 }
@@ -48,7 +100,7 @@ pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let name = ctx.name()?;
     let kv = ctx.store().get(&ctx.key(name)).ok_or_else(|| ctx.not_found(name))?;
     let obj = ctx.decode(&kv)?;
-    scale_response(&ctx, scale_of(&obj))
+    scale_response(&ctx, scale_of(&paths(&ctx), &obj))
 }
 
 fn scale_response(ctx: &Ctx, scale: Value) -> Result<Response<Body>, ApiError> {
@@ -84,10 +136,11 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
 async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>) -> Result<Response<Body>, ApiError> {
     let name = ctx.name()?.to_string();
     let key = ctx.key(&name);
+    let paths = paths(&ctx);
     for _ in 0..MAX_RETRIES {
         let kv = ctx.store().get(&key).ok_or_else(|| ctx.not_found(&name))?;
         let mut obj = ctx.decode(&kv)?;
-        let current_scale = scale_of(&obj);
+        let current_scale = scale_of(&paths, &obj);
         let wanted = make(&current_scale)?;
         let demanded = wanted.resource_version().map(parse_rv).transpose()?;
         if demanded.is_some_and(|rv| rv != kv.mod_revision) {
@@ -106,18 +159,18 @@ async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>
                 causes: vec![validation::FieldError::invalid(&validation::Path::new("spec").child("replicas"), replicas, "must be greater than or equal to 0")],
             });
         };
-        if obj.pointer("/spec/replicas").and_then(Value::as_i64) == Some(n) {
+        if obj.pointer(&paths.spec_replicas).and_then(Value::as_i64) == Some(n) {
             return scale_response(&ctx, current_scale);
         }
-        obj["spec"]["replicas"] = Value::from(n);
+        set_at(&mut obj, &paths.spec_replicas, Value::from(n));
         let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
         meta_mut(&mut obj).insert("generation".into(), Value::from(generation + 1));
         if ctx.query.dry_run {
-            return scale_response(&ctx, scale_of(&obj));
+            return scale_response(&ctx, scale_of(&paths, &obj));
         }
         let bytes = ctx.encode(&obj)?;
         match ctx.store().update(&key, bytes, Some(kv.mod_revision)).await {
-            Ok(stored) => return scale_response(&ctx, scale_of(&ctx.decode(&stored)?)),
+            Ok(stored) => return scale_response(&ctx, scale_of(&paths, &ctx.decode(&stored)?)),
             Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
             Err(store::StoreError::Conflict { .. }) => {
                 return Err(ApiError::Conflict {

@@ -102,10 +102,19 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     let kind = ctx.resource.kind.clone();
     strategy::generate_name(&mut obj);
     strategy::normalize(&ctx.resource, &mut obj);
-    defaults::apply_defaults(&group, &kind, &mut obj);
+    match &ctx.custom {
+        Some(custom) => custom.prune_and_default(&mut obj),
+        None => defaults::apply_defaults(&group, &kind, &mut obj),
+    }
     strategy::prepare_for_create(&ctx.resource, &mut obj);
+    if let Some(custom) = &ctx.custom {
+        custom.prepare_for_create(&mut obj);
+    }
     let name = obj.name().unwrap_or_default().to_string();
-    let errs = validation::validate_create(&group, &kind, &obj);
+    let errs = match &ctx.custom {
+        Some(custom) => custom.validate_create(&obj),
+        None => validation::validate_create(&group, &kind, &obj),
+    };
     if !errs.is_empty() {
         return Err(invalid(&ctx, &name, errs));
     }
@@ -223,11 +232,16 @@ async fn write_loop(
             }
         check_namespace(ctx, &mut new)?;
         strategy::normalize(&ctx.resource, &mut new);
-        if target == Target::Main {
-            defaults::apply_defaults(&group, &kind, &mut new);
+        match &ctx.custom {
+            Some(custom) => custom.prune_and_default(&mut new),
+            None if target == Target::Main => defaults::apply_defaults(&group, &kind, &mut new),
+            None => {}
         }
         strategy::prepare_for_update(&ctx.resource, &mut new, &current, target);
-        let errs = validation::validate_update(&group, &kind, &new, &current);
+        let errs = match &ctx.custom {
+            Some(custom) => custom.validate_update(&new, &current),
+            None => validation::validate_update(&group, &kind, &new, &current),
+        };
         if !errs.is_empty() {
             return Err(invalid(ctx, name, errs));
         }

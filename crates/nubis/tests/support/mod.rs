@@ -69,7 +69,13 @@ impl Nubis {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(30)).expect("nubis did not become ready within 30s");
+        if let Err(e) = rx.recv_timeout(Duration::from_secs(30)) {
+            // Say how it ended: its own error went to our stderr above.
+            let status = child.try_wait().ok().flatten();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nubis did not become ready within 30s ({e}); exit status: {status:?}");
+        }
         self.child = Some(child);
     }
 
@@ -226,6 +232,28 @@ impl Kubectl {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl with `input` on stdin, expecting failure; returns stderr.
+    #[track_caller]
+    pub fn fails_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kubectl");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        let out = child.wait_with_output().expect("kubectl output");
+        assert!(
+            !out.status.success(),
+            "kubectl {} unexpectedly succeeded: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     /// Runs kubectl expecting failure; returns stderr.
