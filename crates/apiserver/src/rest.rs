@@ -7,7 +7,9 @@ mod continue_token;
 mod delete;
 mod output;
 mod read;
+mod apply;
 mod scale;
+mod scale_apply;
 mod watch;
 mod write;
 
@@ -36,6 +38,8 @@ pub(crate) struct Ctx {
     pub content_type: Option<String>,
     /// Who is asking (after impersonation).
     pub user: Option<crate::auth::User>,
+    /// The `User-Agent` header: the default field manager is its prefix.
+    pub user_agent: Option<String>,
 }
 
 /// Which part of an object a write replaces.
@@ -97,6 +101,7 @@ pub(crate) async fn serve(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiEr
             _ => Err(ApiError::MethodNotAllowed),
         };
     }
+    crate::managed_fields::validate_options(&ctx)?;
     let subs = ctx.resource.subresources;
     match (ctx.req.verb, ctx.req.subresource.as_deref()) {
         (Verb::Get, None | Some("status")) => read::get(ctx),
