@@ -43,6 +43,14 @@ pub enum ApiError {
     Conflict { what: Qualified, name: String, detail: String },
     #[error("{}", invalid_message(kind, name, causes))]
     Invalid { kind: String, group: String, name: String, causes: Vec<FieldError> },
+    /// Invalid write options (`CreateOptions`, `UpdateOptions`,
+    /// `PatchOptions` of `meta.k8s.io`): a bad `fieldManager` or `force`.
+    #[error("{}", apimachinery::validation::invalid_message("meta.k8s.io", kind, "", causes))]
+    InvalidOptions { kind: &'static str, causes: Vec<FieldError> },
+    /// A server-side apply that would change fields other managers own;
+    /// the message and causes come from `apimachinery::apply::Conflicts`.
+    #[error("{message}")]
+    ApplyConflict { message: String, causes: Vec<Value> },
     #[error("{0}")]
     BadRequest(String),
     /// A well-formed request the server cannot carry out on this object
@@ -93,12 +101,31 @@ impl From<store::StoreError> for ApiError {
     }
 }
 
+/// Apply failures with the status Kubernetes gives them: conflicts are
+/// 409 with their causes, bad bodies 400, unreadable stored entries 500.
+impl From<apimachinery::apply::ApplyError> for ApiError {
+    fn from(e: apimachinery::apply::ApplyError) -> Self {
+        use apimachinery::apply::ApplyError;
+        match e {
+            ApplyError::Conflicts(c) => ApiError::ApplyConflict { message: c.to_string(), causes: c.causes() },
+            other if other.status_code() == 500 => {
+                ApiError::Internal(format!("failed to decode managed fields: {other}"))
+            }
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl ApiError {
     pub fn code(&self) -> StatusCode {
         match self {
             ApiError::NotFound { .. } | ApiError::UnknownPath => StatusCode::NOT_FOUND,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Invalid { .. } | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => {
+                StatusCode::CONFLICT
+            }
+            ApiError::Invalid { .. } | ApiError::InvalidOptions { .. } | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -116,8 +143,8 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::UnknownPath => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
-            ApiError::Invalid { .. } | ApiError::Unprocessable(_) => "Invalid",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
+            ApiError::Invalid { .. } | ApiError::InvalidOptions { .. } | ApiError::Unprocessable(_) => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::NotAcceptable => "NotAcceptable",
@@ -153,6 +180,15 @@ impl ApiError {
                 }
                 Some(d)
             }
+            ApiError::InvalidOptions { kind, causes } => Some(json!({
+                "group": "meta.k8s.io",
+                "kind": kind,
+                "causes": causes
+                    .iter()
+                    .map(|c| json!({"reason": c.reason(), "message": c.body(), "field": c.field}))
+                    .collect::<Vec<_>>(),
+            })),
+            ApiError::ApplyConflict { causes, .. } => Some(json!({"causes": causes})),
             ApiError::TooLargeResourceVersion { .. } => Some(json!({
                 "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
                 "retryAfterSeconds": 1

@@ -21,6 +21,7 @@ mod discovery;
 pub mod error;
 mod health;
 mod impersonation;
+mod managed_fields;
 mod metrics;
 mod openapi_routes;
 pub mod query;

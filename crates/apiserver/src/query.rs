@@ -34,7 +34,7 @@ pub struct Query {
     pub dry_run: bool,
     pub field_validation: FieldValidation,
     pub field_manager: Option<String>,
-    pub force: bool,
+    pub force: Option<bool>,
     pub propagation_policy: Option<String>,
     pub grace_period_seconds: Option<i64>,
     pub include_object: Option<String>,
@@ -106,7 +106,7 @@ impl Query {
                     }
                 }
                 "fieldManager" => q.field_manager = Some(v.to_string()).filter(|s| !s.is_empty()),
-                "force" => q.force = parse_bool("force", v)?,
+                "force" => q.force = Some(parse_bool("force", v)?),
                 "propagationPolicy" => q.propagation_policy = Some(v.to_string()).filter(|s| !s.is_empty()),
                 "gracePeriodSeconds" => q.grace_period_seconds = Some(parse_int("gracePeriodSeconds", v)?),
                 "includeObject" => {

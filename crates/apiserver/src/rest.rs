@@ -7,7 +7,9 @@ mod continue_token;
 mod delete;
 mod output;
 mod read;
+mod apply;
 mod scale;
+mod scale_apply;
 mod watch;
 mod write;
 
@@ -38,6 +40,8 @@ pub(crate) struct Ctx {
     pub user: Option<crate::auth::User>,
     /// The CRD version serving this resource, for custom resources.
     pub custom: Option<Arc<crate::custom_resources::CustomVersion>>,
+    /// The `User-Agent` header: the default field manager is its prefix.
+    pub user_agent: Option<String>,
 }
 
 /// Which part of an object a write replaces.
@@ -122,6 +126,7 @@ async fn serve_resource(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiErro
             _ => Err(ApiError::MethodNotAllowed),
         };
     }
+    crate::managed_fields::validate_options(&ctx)?;
     let subs = ctx.resource.subresources;
     match (ctx.req.verb, ctx.req.subresource.as_deref()) {
         (Verb::Get, None | Some("status")) => read::get(ctx),

@@ -224,6 +224,11 @@ impl ApiServer {
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
+                let user_agent = req
+                    .headers()
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let body = match r.verb {
                     Verb::Create | Verb::Update | Verb::Patch | Verb::Delete | Verb::DeleteCollection => {
                         body::read(req.into_body(), body::MAX_BODY_BYTES).await?
@@ -240,6 +245,7 @@ impl ApiServer {
                     output,
                     content_type,
                     user: user.cloned(),
+                    user_agent,
                 };
                 rest::serve(ctx, body).await
             }

@@ -81,7 +81,7 @@ fn scale_of(paths: &ScalePaths, obj: &Value) -> Value {
     if !selector.is_empty() {
         status["selector"] = json!(selector);
     }
-    json!({
+    let mut scale = json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {
@@ -93,7 +93,9 @@ fn scale_of(paths: &ScalePaths, obj: &Value) -> Value {
         },
         "spec": {"replicas": obj.pointer(&paths.spec_replicas).and_then(Value::as_i64).unwrap_or(0)},
         "status": status,
-    })
+    });
+    crate::managed_fields::scale_view(obj, &mut scale);
+    scale
 }
 
 pub fn get(ctx: Ctx) -> Result<Response<Body>, ApiError> {
@@ -118,6 +120,9 @@ pub async fn update(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
 
 pub async fn patch(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     let format = codec::body_format(ctx.content_type.as_deref())?;
+    if format == BodyFormat::ApplyPatch {
+        return super::scale_apply::apply(ctx, body).await;
+    }
     let doc: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("error decoding patch as JSON: {e}")))?;
     apply(ctx, |current| {
@@ -133,7 +138,7 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
 
 /// Reads the workload, builds the wanted Scale with `make`, and writes the
 /// replicas back to the workload.
-async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>) -> Result<Response<Body>, ApiError> {
+pub(super) async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>) -> Result<Response<Body>, ApiError> {
     let name = ctx.name()?.to_string();
     let key = ctx.key(&name);
     let paths = paths(&ctx);
@@ -162,7 +167,9 @@ async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value, ApiError>
         if obj.pointer(&paths.spec_replicas).and_then(Value::as_i64) == Some(n) {
             return scale_response(&ctx, current_scale);
         }
+        let live = obj.clone();
         set_at(&mut obj, &paths.spec_replicas, Value::from(n));
+        crate::managed_fields::track_scale(&ctx, &live, &mut obj, &wanted);
         let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
         meta_mut(&mut obj).insert("generation".into(), Value::from(generation + 1));
         if ctx.query.dry_run {

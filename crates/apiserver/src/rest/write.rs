@@ -57,7 +57,7 @@ fn check_type(ctx: &Ctx, obj: &mut Value) -> Result<(), ApiError> {
 }
 
 /// The namespace of the object must be the one of the URL.
-fn check_namespace(ctx: &Ctx, obj: &mut Value) -> Result<(), ApiError> {
+pub(super) fn check_namespace(ctx: &Ctx, obj: &mut Value) -> Result<(), ApiError> {
     let url_ns = ctx.namespace().map(str::to_string);
     match (obj.namespace().map(str::to_string), url_ns) {
         (Some(body_ns), Some(url_ns)) if body_ns != url_ns => Err(ApiError::BadRequest(
@@ -96,8 +96,14 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     if ctx.req.name.is_some() {
         return Err(ApiError::MethodNotAllowed);
     }
-    let mut obj = decode_body(&ctx, &body)?;
+    let obj = decode_body(&ctx, &body)?;
     let warnings = admission::field_warnings(&ctx, &obj)?;
+    create_object(&ctx, obj, &warnings).await
+}
+
+/// The create path after decoding: defaulting, system fields, validation,
+/// admission and the store write (shared with create-on-apply).
+pub(super) async fn create_object(ctx: &Ctx, mut obj: Value, warnings: &[String]) -> Result<Response<Body>, ApiError> {
     let group = ctx.resource.group.clone();
     let kind = ctx.resource.kind.clone();
     strategy::generate_name(&mut obj);
@@ -106,6 +112,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
         Some(custom) => custom.prune_and_default(&mut obj),
         None => defaults::apply_defaults(&group, &kind, &mut obj),
     }
+    crate::managed_fields::track_create(ctx, &mut obj);
     strategy::prepare_for_create(&ctx.resource, &mut obj);
     if let Some(custom) = &ctx.custom {
         custom.prepare_for_create(&mut obj);
@@ -116,18 +123,18 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
         None => validation::validate_create(&group, &kind, &obj),
     };
     if !errs.is_empty() {
-        return Err(invalid(&ctx, &name, errs));
+        return Err(invalid(ctx, &name, errs));
     }
-    admission::namespace_lifecycle(&ctx, &obj)?;
-    admission::rbac_escalation(&ctx, &obj)?;
+    admission::namespace_lifecycle(ctx, &obj)?;
+    admission::rbac_escalation(ctx, &obj)?;
     let guard = if strategy::needs_allocation(&ctx.resource) {
         Some(ctx.server.inner.allocation.lock().await)
     } else {
         None
     };
-    strategy::allocate(&ctx.server, &ctx.resource, &mut obj, None).map_err(|causes| invalid(&ctx, &name, causes))?;
+    strategy::allocate(&ctx.server, &ctx.resource, &mut obj, None).map_err(|causes| invalid(ctx, &name, causes))?;
     if ctx.query.dry_run {
-        return with_warnings(object_response(&ctx, StatusCode::CREATED, obj), &warnings);
+        return with_warnings(object_response(ctx, StatusCode::CREATED, obj), warnings);
     }
     let bytes = ctx.encode(&obj)?;
     let kv = match ctx.store().create(&ctx.key(&name), bytes).await {
@@ -139,10 +146,10 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     };
     drop(guard);
     let stored = ctx.decode(&kv)?;
-    with_warnings(object_response(&ctx, StatusCode::CREATED, stored), &warnings)
+    with_warnings(object_response(ctx, StatusCode::CREATED, stored), warnings)
 }
 
-fn with_warnings(resp: Result<Response<Body>, ApiError>, warnings: &[String]) -> Result<Response<Body>, ApiError> {
+pub(super) fn with_warnings(resp: Result<Response<Body>, ApiError>, warnings: &[String]) -> Result<Response<Body>, ApiError> {
     let mut resp = resp?;
     for w in warnings {
         let v = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
@@ -179,11 +186,7 @@ pub async fn patch(ctx: Ctx, body: Bytes, target: Target) -> Result<Response<Bod
     let patch_doc: Value = match format {
         BodyFormat::JsonPatch | BodyFormat::MergePatch | BodyFormat::StrategicMergePatch => serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("error decoding patch as JSON: {e}")))?,
-        BodyFormat::ApplyPatch => {
-            return Err(ApiError::UnsupportedPatch(
-                "server-side apply (application/apply-patch+yaml) is not supported by this server yet".into(),
-            ));
-        }
+        BodyFormat::ApplyPatch => return super::apply::apply(ctx, body, target).await,
         _ => return Err(ApiError::UnsupportedMediaType),
     };
     let group = ctx.resource.group.clone();
@@ -208,7 +211,7 @@ pub async fn patch(ctx: Ctx, body: Bytes, target: Target) -> Result<Response<Bod
 /// The read-modify-write loop of update and patch. `make` builds the new
 /// object from the current one; `precondition` is a resourceVersion the
 /// client demanded. Without one, a concurrent write just means another try.
-async fn write_loop(
+pub(super) async fn write_loop(
     ctx: &Ctx,
     name: &str,
     target: Target,
@@ -237,7 +240,9 @@ async fn write_loop(
             None if target == Target::Main => defaults::apply_defaults(&group, &kind, &mut new),
             None => {}
         }
+        let requested = crate::managed_fields::requested(&new);
         strategy::prepare_for_update(&ctx.resource, &mut new, &current, target);
+        crate::managed_fields::track_update(ctx, &current, &mut new, target, requested);
         let errs = match &ctx.custom {
             Some(custom) => custom.validate_update(&new, &current),
             None => validation::validate_update(&group, &kind, &new, &current),
