@@ -145,7 +145,7 @@ impl ApiError {
             ApiError::Invalid { kind, group, name, causes } => {
                 let causes: Vec<Value> = causes
                     .iter()
-                    .map(|c| json!({"reason": c.reason(), "message": c.message(), "field": c.field}))
+                    .map(|c| json!({"reason": c.reason(), "message": c.body(), "field": c.field}))
                     .collect();
                 let mut d = json!({"name": name, "kind": kind, "causes": causes});
                 if !group.is_empty() {

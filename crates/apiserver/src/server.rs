@@ -29,6 +29,8 @@ pub struct ApiServerOptions {
     pub token_file: Option<std::path::PathBuf>,
     /// The ServiceAccount token signing key (made on first start).
     pub service_account_key_file: Option<std::path::PathBuf>,
+    /// The cluster CA certificate (PEM), published as `kube-root-ca.crt`.
+    pub cluster_ca_pem: Option<String>,
 }
 
 impl Default for ApiServerOptions {
@@ -39,6 +41,7 @@ impl Default for ApiServerOptions {
             git_version: format!("v1.33.0-nubis.{}", env!("CARGO_PKG_VERSION")),
             token_file: None,
             service_account_key_file: None,
+            cluster_ca_pem: None,
         }
     }
 }
@@ -61,6 +64,8 @@ pub(crate) struct Inner {
     pub sa_keys: Option<crate::authn::ServiceAccountKeys>,
     /// Parsed RBAC objects for authorization.
     pub rbac: crate::rbac_cache::RbacCache,
+    /// State of the admission plugins (the quota locks).
+    pub admission: crate::admission::State,
 }
 
 /// A Kubernetes API server over a [`store::Store`].
@@ -92,6 +97,7 @@ impl ApiServer {
                 tokens,
                 sa_keys,
                 rbac,
+                admission: Default::default(),
             }),
         })
     }
@@ -105,6 +111,7 @@ impl ApiServer {
     /// `kubernetes` Service), then reports ready.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
         crate::bootstrap::run(self).await?;
+        crate::admission::bootstrap(self).await?;
         crate::rbac_bootstrap::ensure_default_policy(self).await?;
         crate::rbac_bootstrap::spawn_aggregation(self.clone());
         self.inner.ready.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -97,12 +97,13 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
         return Err(ApiError::MethodNotAllowed);
     }
     let mut obj = decode_body(&ctx, &body)?;
-    let warnings = admission::field_warnings(&ctx, &obj)?;
+    let mut warnings = admission::field_warnings(&ctx, &obj)?;
     let group = ctx.resource.group.clone();
     let kind = ctx.resource.kind.clone();
     strategy::generate_name(&mut obj);
     strategy::normalize(&ctx.resource, &mut obj);
     defaults::apply_defaults(&group, &kind, &mut obj);
+    admission::mutate(&ctx, &mut obj)?;
     strategy::prepare_for_create(&ctx.resource, &mut obj);
     let name = obj.name().unwrap_or_default().to_string();
     let errs = validation::validate_create(&group, &kind, &obj);
@@ -111,6 +112,8 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     }
     admission::namespace_lifecycle(&ctx, &obj)?;
     admission::rbac_escalation(&ctx, &obj)?;
+    let admitted = admission::validate(&ctx, &mut obj, None, Target::Main).await?;
+    warnings.extend_from_slice(admitted.warnings());
     let guard = if strategy::needs_allocation(&ctx.resource) {
         Some(ctx.server.inner.allocation.lock().await)
     } else {
@@ -129,6 +132,8 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
         Err(e) => return Err(e.into()),
     };
     drop(guard);
+    admitted.commit();
+    admission::after_create(&ctx, &obj).await;
     let stored = ctx.decode(&kv)?;
     with_warnings(object_response(&ctx, StatusCode::CREATED, stored), &warnings)
 }
@@ -234,6 +239,7 @@ async fn write_loop(
         if target == Target::Main {
             admission::rbac_escalation(ctx, &new)?;
         }
+        let admitted = admission::validate(ctx, &mut new, Some(&current), target).await?;
         let guard = if strategy::needs_allocation(&ctx.resource) {
             Some(ctx.server.inner.allocation.lock().await)
         } else {
@@ -243,10 +249,10 @@ async fn write_loop(
             .map_err(|causes| invalid(ctx, name, causes))?;
         // Nothing changed: no write, no new resourceVersion (as Kubernetes).
         if same_object(&new, &current) {
-            return object_response(ctx, StatusCode::OK, current);
+            return with_warnings(object_response(ctx, StatusCode::OK, current), admitted.warnings());
         }
         if ctx.query.dry_run {
-            return object_response(ctx, StatusCode::OK, new);
+            return with_warnings(object_response(ctx, StatusCode::OK, new), admitted.warnings());
         }
         // The last finalizer of an object being deleted is gone: delete it.
         let finished = new.deletion_timestamp().is_some() && new.finalizers().is_empty();
@@ -259,13 +265,17 @@ async fn write_loop(
         drop(guard);
         match result {
             Ok(stored) => {
+                let warnings = admitted.commit();
+                if finished {
+                    admission::after_delete(ctx, &current).await;
+                }
                 let obj = if finished {
                     meta_mut(&mut new).insert("resourceVersion".into(), Value::String(stored.mod_revision.to_string()));
                     new
                 } else {
                     ctx.decode(&stored)?
                 };
-                return object_response(ctx, StatusCode::OK, obj);
+                return with_warnings(object_response(ctx, StatusCode::OK, obj), &warnings);
             }
             Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
             Err(store::StoreError::Conflict { .. }) => return Err(conflict(ctx, name)),
