@@ -115,9 +115,9 @@ const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// `automountServiceAccountToken` is false, the projected
 /// `kube-api-access-<suffix>` volume mounted read-only into every container).
 /// `token_volume_suffix` is the 5 random characters Kubernetes' name
-/// generator would append. The service account's own
-/// `automountServiceAccountToken` needs cluster state and is not consulted.
-pub fn admit_pod_create(pod: &mut Value, token_volume_suffix: &str) {
+/// generator would append. `sa_automount` is the service account's own
+/// `automountServiceAccountToken` (the pod's wins over it; unset means mount).
+pub fn admit_pod_create(pod: &mut Value, token_volume_suffix: &str, sa_automount: Option<bool>) {
     let spec = obj_mut(pod, "spec");
     pod::add_default_tolerations(spec);
     set_if_zero(spec, "serviceAccountName", Value::from("default"));
@@ -125,7 +125,8 @@ pub fn admit_pod_create(pod: &mut Value, token_volume_suffix: &str) {
     if let Some(m) = spec.as_object_mut() {
         m.insert("serviceAccount".into(), Value::from(sa));
     }
-    if field(spec, &["automountServiceAccountToken"]).and_then(Value::as_bool) == Some(false) {
+    let automount = field(spec, &["automountServiceAccountToken"]).and_then(Value::as_bool).or(sa_automount);
+    if automount == Some(false) {
         return;
     }
     let existing = spec
@@ -614,7 +615,7 @@ mod tests {
             "Pod",
             json!({"spec": {"containers": [{"name": "c", "image": "i:1"}]}}),
         );
-        admit_pod_create(&mut pod, "x7k2p");
+        admit_pod_create(&mut pod, "x7k2p", None);
         let spec = &pod["spec"];
         assert_eq!(spec["serviceAccountName"], "default");
         assert_eq!(spec["serviceAccount"], "default");
@@ -633,8 +634,17 @@ mod tests {
         );
         // A second admission (e.g. a retried create) adds nothing.
         let before = pod.clone();
-        admit_pod_create(&mut pod, "other");
+        admit_pod_create(&mut pod, "other", None);
         assert_eq!(pod, before);
+        // The ServiceAccount may opt out; the pod's own choice wins over it.
+        let plain = json!({"spec": {"containers": [{"name": "c", "image": "i:1"}]}});
+        let mut opted_out = defaulted("", "Pod", plain.clone());
+        admit_pod_create(&mut opted_out, "x7k2p", Some(false));
+        assert_eq!(opted_out["spec"].get("volumes"), None);
+        let mut pod_wins = defaulted("", "Pod", plain);
+        pod_wins["spec"]["automountServiceAccountToken"] = json!(true);
+        admit_pod_create(&mut pod_wins, "x7k2p", Some(false));
+        assert_eq!(pod_wins["spec"]["volumes"][0]["name"], "kube-api-access-x7k2p");
     }
 
     #[test]

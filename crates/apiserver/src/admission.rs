@@ -1,12 +1,22 @@
-//! Admission: checks a write must pass after validation and before it is
-//! stored. For now namespace lifecycle (no new objects in a missing or
-//! terminating namespace) and field validation against the schema.
+//! Admission: what a write goes through besides validation before it is
+//! stored. Here namespace lifecycle (no new objects in a missing or
+//! terminating namespace), field validation against the schema and RBAC
+//! escalation checks; in `admission/` the plugins in Kubernetes' order
+//! (`chain`): ServiceAccount, LimitRanger, PodSecurity, ResourceQuota.
 
 use crate::error::{ApiError, Qualified};
 use crate::query::FieldValidation;
 use crate::rest::Ctx;
 use apimachinery::object::ObjectExt;
 use serde_json::Value;
+
+mod chain;
+mod limit_ranger;
+mod pod_security;
+mod quota;
+mod service_account;
+
+pub(crate) use chain::{State, after_create, after_delete, bootstrap, mutate, validate};
 
 /// Refuses to create objects in a namespace that does not exist or is being
 /// deleted, with Kubernetes' messages.

@@ -29,6 +29,8 @@ pub struct ApiServerOptions {
     pub token_file: Option<std::path::PathBuf>,
     /// The ServiceAccount token signing key (made on first start).
     pub service_account_key_file: Option<std::path::PathBuf>,
+    /// The cluster CA certificate (PEM), published as `kube-root-ca.crt`.
+    pub cluster_ca_pem: Option<String>,
 }
 
 impl Default for ApiServerOptions {
@@ -39,6 +41,7 @@ impl Default for ApiServerOptions {
             git_version: format!("v1.33.0-nubis.{}", env!("CARGO_PKG_VERSION")),
             token_file: None,
             service_account_key_file: None,
+            cluster_ca_pem: None,
         }
     }
 }
@@ -63,6 +66,8 @@ pub(crate) struct Inner {
     pub rbac: crate::rbac_cache::RbacCache,
     /// The custom resources being served.
     pub custom: crate::custom_resources::CustomResources,
+    /// State of the admission plugins (the quota locks).
+    pub admission: crate::admission::State,
 }
 
 /// A Kubernetes API server over a [`store::Store`].
@@ -95,6 +100,7 @@ impl ApiServer {
                 sa_keys,
                 rbac,
                 custom: Default::default(),
+                admission: Default::default(),
             }),
         })
     }
@@ -108,6 +114,7 @@ impl ApiServer {
     /// `kubernetes` Service), then reports ready.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
         crate::bootstrap::run(self).await?;
+        crate::admission::bootstrap(self).await?;
         crate::rbac_bootstrap::ensure_default_policy(self).await?;
         crate::rbac_bootstrap::spawn_aggregation(self.clone());
         crate::custom_resources::reconcile(self).await?;

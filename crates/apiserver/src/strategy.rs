@@ -25,16 +25,21 @@ pub fn generate_name(obj: &mut Value) {
     if prefix.is_empty() {
         return;
     }
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let suffix: String = bytes
-        .iter()
-        .take(5)
-        .map(|b| SUFFIX_ALPHABET[usize::from(*b) % SUFFIX_ALPHABET.len()] as char)
-        .collect();
+    let suffix = name_suffix();
     // Kubernetes trims the prefix so the name stays within 63 characters.
     let max_prefix = 63 - 5;
     let prefix: String = prefix.chars().take(max_prefix).collect();
     meta_mut(obj).insert("name".into(), Value::String(format!("{prefix}{suffix}")));
+}
+
+/// Five random characters, as Kubernetes' name generator appends them.
+pub fn name_suffix() -> String {
+    uuid::Uuid::new_v4()
+        .into_bytes()
+        .iter()
+        .take(5)
+        .map(|b| SUFFIX_ALPHABET[usize::from(*b) % SUFFIX_ALPHABET.len()] as char)
+        .collect()
 }
 
 fn is(r: &Resource, group: &str, plural: &str) -> bool {

@@ -75,6 +75,7 @@ async fn serve(args: UpArgs) -> Result<()> {
     let options = ApiServerOptions {
         token_file: Some(dir.root.join("tokens.csv")),
         service_account_key_file: Some(dir.pki().join("sa.key")),
+        cluster_ca_pem: Some(pki.ca.cert_pem.clone()),
         ..ApiServerOptions::default()
     };
     let server = ApiServer::new(store, options).map_err(|e| anyhow::anyhow!("starting the API server: {e}"))?;

@@ -107,7 +107,8 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
     }
     let first = cms.list(&ListParams::default().limit(10)).await.expect("page 1");
     assert_eq!(first.items.len(), 10);
-    assert_eq!(first.metadata.remaining_item_count, Some(15));
+    // 25 ConfigMaps and the namespace's kube-root-ca.crt.
+    assert_eq!(first.metadata.remaining_item_count, Some(16));
     let token = first.metadata.continue_.clone().expect("continue token");
     // A write between pages does not show up in later pages.
     let late: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "cm-99"}})).expect("cm");
@@ -120,7 +121,8 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
         names.extend(page.items.iter().filter_map(|c| c.metadata.name.clone()));
         token = page.metadata.continue_.filter(|t| !t.is_empty());
     }
-    let expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
+    let mut expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
+    expected.push("kube-root-ca.crt".into());
     assert_eq!(names, expected);
 
     // Streaming lists (sendInitialEvents): the initial state arrives as
@@ -141,7 +143,7 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
     }
     initial.sort();
     let mut expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
-    expected.push("cm-99".into());
+    expected.extend(["cm-99".to_string(), "kube-root-ca.crt".to_string()]);
     assert_eq!(initial, expected);
 }
 

@@ -50,7 +50,7 @@ fn tidy_no_unwrap_outside_tests() {
     let mut offenders = Vec::new();
     for p in sources() {
         // `tests.rs` and `tests_*.rs` files are test modules
-        // (`#[cfg(test)] mod tests;`).
+        // (`#[cfg(test)] mod tests;`, `#[cfg(test)] mod tests_migration;`).
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if name == "tests.rs" || (name.starts_with("tests_") && name.ends_with(".rs")) {
             continue;

@@ -91,7 +91,10 @@ async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Value
             return Ok(current);
         }
         match ctx.store().delete(&key, Some(kv.mod_revision)).await {
-            Ok(_) => return Ok(current),
+            Ok(_) => {
+                crate::admission::after_delete(ctx, &current).await;
+                return Ok(current);
+            }
             Err(store::StoreError::Conflict { .. }) => continue,
             Err(store::StoreError::NotFound { .. }) => return Err(ctx.not_found(name)),
             Err(e) => return Err(e.into()),

@@ -101,9 +101,11 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiError> {
     create_object(&ctx, obj, &warnings).await
 }
 
-/// The create path after decoding: defaulting, system fields, validation,
-/// admission and the store write (shared with create-on-apply).
+/// The create path after decoding: defaulting, mutating admission, system
+/// fields, validation, validating admission and the store write (shared
+/// with create-on-apply).
 pub(super) async fn create_object(ctx: &Ctx, mut obj: Value, warnings: &[String]) -> Result<Response<Body>, ApiError> {
+    let mut warnings = warnings.to_vec();
     let group = ctx.resource.group.clone();
     let kind = ctx.resource.kind.clone();
     strategy::generate_name(&mut obj);
@@ -112,6 +114,7 @@ pub(super) async fn create_object(ctx: &Ctx, mut obj: Value, warnings: &[String]
         Some(custom) => custom.prune_and_default(&mut obj),
         None => defaults::apply_defaults(&group, &kind, &mut obj),
     }
+    admission::mutate(ctx, &mut obj)?;
     crate::managed_fields::track_create(ctx, &mut obj);
     strategy::prepare_for_create(&ctx.resource, &mut obj);
     if let Some(custom) = &ctx.custom {
@@ -127,6 +130,8 @@ pub(super) async fn create_object(ctx: &Ctx, mut obj: Value, warnings: &[String]
     }
     admission::namespace_lifecycle(ctx, &obj)?;
     admission::rbac_escalation(ctx, &obj)?;
+    let admitted = admission::validate(ctx, &mut obj, None, Target::Main).await?;
+    warnings.extend_from_slice(admitted.warnings());
     let guard = if strategy::needs_allocation(&ctx.resource) {
         Some(ctx.server.inner.allocation.lock().await)
     } else {
@@ -134,7 +139,7 @@ pub(super) async fn create_object(ctx: &Ctx, mut obj: Value, warnings: &[String]
     };
     strategy::allocate(&ctx.server, &ctx.resource, &mut obj, None).map_err(|causes| invalid(ctx, &name, causes))?;
     if ctx.query.dry_run {
-        return with_warnings(object_response(ctx, StatusCode::CREATED, obj), warnings);
+        return with_warnings(object_response(ctx, StatusCode::CREATED, obj), &warnings);
     }
     let bytes = ctx.encode(&obj)?;
     let kv = match ctx.store().create(&ctx.key(&name), bytes).await {
@@ -145,8 +150,10 @@ pub(super) async fn create_object(ctx: &Ctx, mut obj: Value, warnings: &[String]
         Err(e) => return Err(e.into()),
     };
     drop(guard);
+    admitted.commit();
+    admission::after_create(ctx, &obj).await;
     let stored = ctx.decode(&kv)?;
-    with_warnings(object_response(ctx, StatusCode::CREATED, stored), warnings)
+    with_warnings(object_response(ctx, StatusCode::CREATED, stored), &warnings)
 }
 
 pub(super) fn with_warnings(resp: Result<Response<Body>, ApiError>, warnings: &[String]) -> Result<Response<Body>, ApiError> {
@@ -253,6 +260,7 @@ pub(super) async fn write_loop(
         if target == Target::Main {
             admission::rbac_escalation(ctx, &new)?;
         }
+        let admitted = admission::validate(ctx, &mut new, Some(&current), target).await?;
         let guard = if strategy::needs_allocation(&ctx.resource) {
             Some(ctx.server.inner.allocation.lock().await)
         } else {
@@ -262,10 +270,10 @@ pub(super) async fn write_loop(
             .map_err(|causes| invalid(ctx, name, causes))?;
         // Nothing changed: no write, no new resourceVersion (as Kubernetes).
         if same_object(&new, &current) {
-            return object_response(ctx, StatusCode::OK, current);
+            return with_warnings(object_response(ctx, StatusCode::OK, current), admitted.warnings());
         }
         if ctx.query.dry_run {
-            return object_response(ctx, StatusCode::OK, new);
+            return with_warnings(object_response(ctx, StatusCode::OK, new), admitted.warnings());
         }
         // The last finalizer of an object being deleted is gone: delete it.
         let finished = new.deletion_timestamp().is_some() && new.finalizers().is_empty();
@@ -278,13 +286,17 @@ pub(super) async fn write_loop(
         drop(guard);
         match result {
             Ok(stored) => {
+                let warnings = admitted.commit();
+                if finished {
+                    admission::after_delete(ctx, &current).await;
+                }
                 let obj = if finished {
                     meta_mut(&mut new).insert("resourceVersion".into(), Value::String(stored.mod_revision.to_string()));
                     new
                 } else {
                     ctx.decode(&stored)?
                 };
-                return object_response(ctx, StatusCode::OK, obj);
+                return with_warnings(object_response(ctx, StatusCode::OK, obj), &warnings);
             }
             Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
             Err(store::StoreError::Conflict { .. }) => return Err(conflict(ctx, name)),
