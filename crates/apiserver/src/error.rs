@@ -41,7 +41,7 @@ pub enum ApiError {
     AlreadyExists { what: Qualified, name: String },
     #[error("Operation cannot be fulfilled on {what} \"{name}\": {detail}")]
     Conflict { what: Qualified, name: String, detail: String },
-    #[error("{}", invalid_message(kind, name, causes))]
+    #[error("{}", apimachinery::validation::invalid_message(group, kind, name, causes))]
     Invalid { kind: String, group: String, name: String, causes: Vec<FieldError> },
     /// Invalid write options (`CreateOptions`, `UpdateOptions`,
     /// `PatchOptions` of `meta.k8s.io`): a bad `fieldManager` or `force`.
@@ -79,14 +79,6 @@ pub enum ApiError {
     TooLargeResourceVersion { requested: i64, current: i64 },
     #[error("{0}")]
     Internal(String),
-}
-
-fn invalid_message(kind: &str, name: &str, causes: &[FieldError]) -> String {
-    let msgs: Vec<String> = causes.iter().map(FieldError::message).collect();
-    match msgs.as_slice() {
-        [one] => format!("{kind} \"{name}\" is invalid: {one}"),
-        _ => format!("{kind} \"{name}\" is invalid: [{}]", msgs.join(", ")),
-    }
 }
 
 impl From<store::StoreError> for ApiError {

@@ -82,20 +82,7 @@ async fn admission_quota_concurrent_creates_race_free() {
 #[test]
 fn admission_quota_python_client() {
     let nubis = Nubis::start();
-    let python = std::env::var("NUBIS_TEST_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string());
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "the Python kubernetes client is needed: run `bash scripts/test` (it makes the venv) or set NUBIS_TEST_PYTHON"
-    );
-    let out = std::process::Command::new(&python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/quota.py"))
-        .env("KUBECONFIG", nubis.kubeconfig())
-        .output()
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python quota failed:\nstdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("python quota ok"), "{stdout}");
+    support::run_python("quota.py", &nubis.kubeconfig(), &[], "python quota ok");
 }
 
 #[test]

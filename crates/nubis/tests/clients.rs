@@ -150,27 +150,7 @@ async fn clients_kube_crate_lifecycle_and_watcher() {
 #[test]
 fn clients_python_lifecycle() {
     let nubis = Nubis::start();
-    let python = std::env::var("NUBIS_TEST_PYTHON").unwrap_or_else(|_| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
-        venv.to_string()
-    });
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "the Python kubernetes client is needed: run `bash scripts/test` (it makes the venv) or set NUBIS_TEST_PYTHON"
-    );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/lifecycle.py");
-    let out = std::process::Command::new(&python)
-        .arg(script)
-        .env("KUBECONFIG", nubis.kubeconfig())
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "python lifecycle failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("python lifecycle ok"));
+    support::run_python("lifecycle.py", &nubis.kubeconfig(), &[], "python lifecycle ok");
 }
 
 #[tokio::test]

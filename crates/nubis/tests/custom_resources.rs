@@ -232,3 +232,9 @@ async fn crd_kube_derive_round_trips_through_api_and_watcher() {
     dbs.delete("orders", &DeleteParams::default()).await.expect("delete Database");
     assert!(dbs.get_opt("orders").await.expect("get_opt").is_none());
 }
+
+#[test]
+fn crd_python_client() {
+    let nubis = Nubis::start();
+    support::run_python("custom_resources.py", &nubis.kubeconfig(), &[], "python custom resources ok");
+}

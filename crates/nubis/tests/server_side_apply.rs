@@ -289,23 +289,5 @@ fn ssa_kubectl_server_side_after_client_side_1_27() {
 #[test]
 fn ssa_python_client() {
     let nubis = Nubis::start();
-    let python = std::env::var("NUBIS_TEST_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string());
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "the Python kubernetes client is needed: run `bash scripts/test` (it makes the venv) or set NUBIS_TEST_PYTHON"
-    );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/server_side_apply.py");
-    let out = std::process::Command::new(&python)
-        .arg(script)
-        .env("KUBECONFIG", nubis.kubeconfig())
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "python server-side apply failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("python server-side apply ok"));
+    support::run_python("server_side_apply.py", &nubis.kubeconfig(), &[], "python server-side apply ok");
 }

@@ -263,3 +263,10 @@ fn authn_static_token_file_is_reloaded() {
     let bad = nubis.kubectl_as(V, &nubis.token_kubeconfig("nobody", "wrong"));
     assert!(bad.fails(&["get", "pods"]).contains("Unauthorized"));
 }
+
+#[test]
+fn rbac_python_client() {
+    let nubis = Nubis::start();
+    let alice = nubis.user_kubeconfig("alice", &[]);
+    support::run_python("tenancy.py", &nubis.kubeconfig(), &[nubis.kubeconfig().as_os_str(), alice.as_os_str()], "python tenancy ok");
+}

@@ -276,6 +276,29 @@ impl Kubectl {
     }
 }
 
+/// Runs `tests/python/<script>` with the Python `kubernetes` client (the
+/// venv `scripts/test` makes, or `NUBIS_TEST_PYTHON`), `KUBECONFIG` set to
+/// `kubeconfig` and `args` after the script; fails the test unless it
+/// exits 0 and prints `<marker>`.
+#[track_caller]
+pub fn run_python(script: &str, kubeconfig: &Path, args: &[&std::ffi::OsStr], marker: &str) {
+    let python = std::env::var("NUBIS_TEST_PYTHON")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string());
+    assert!(
+        Path::new(&python).exists(),
+        "the Python kubernetes client is needed: run `bash scripts/test` (it makes the venv) or set NUBIS_TEST_PYTHON"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
+    let out = Command::new(&python).arg(path).args(args).env("KUBECONFIG", kubeconfig).output().expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(marker),
+        "python {script} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A kube client for this server's admin kubeconfig.
 pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
