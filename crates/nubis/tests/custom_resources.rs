@@ -229,6 +229,34 @@ async fn crd_kube_derive_round_trips_through_api_and_watcher() {
     let seen = seen.expect("a watch event").expect("no watch error");
     assert_eq!(seen.spec.engine, "postgres");
 
+    // Server-side apply with two managers, merging by the CRD's schema.
+    let config = |replicas: i32| {
+        serde_json::json!({
+            "apiVersion": "nubis.example.com/v1", "kind": "Database", "metadata": {"name": "orders"},
+            "spec": {"engine": "postgres", "replicas": replicas}
+        })
+    };
+    dbs.patch("orders", &PatchParams::apply("team-a").force(), &Patch::Apply(config(2)))
+        .await
+        .expect("team-a applies");
+    let err = dbs
+        .patch("orders", &PatchParams::apply("team-b"), &Patch::Apply(config(3)))
+        .await
+        .expect_err("team-b conflicts with team-a");
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409, "{s:?}");
+            assert!(s.message.contains(r#"conflict with "team-a""#) && s.message.contains(".spec.replicas"), "{}", s.message);
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let forced = dbs
+        .patch("orders", &PatchParams::apply("team-b").force(), &Patch::Apply(config(3)))
+        .await
+        .expect("team-b forces");
+    assert_eq!(forced.spec.replicas, 3);
+    assert_eq!(forced.spec.version.as_deref(), Some("16"), "fields nobody applied are kept");
+
     dbs.delete("orders", &DeleteParams::default()).await.expect("delete Database");
     assert!(dbs.get_opt("orders").await.expect("get_opt").is_none());
 }
