@@ -15,6 +15,7 @@ use http::{Request, Response, StatusCode};
 use parking_lot::RwLock;
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Settings of an API server.
 #[derive(Debug, Clone)]
@@ -148,14 +149,17 @@ impl ApiServer {
             _ => (req.method().as_str().to_ascii_lowercase(), String::new()),
         };
         let span = tracing::debug_span!("request", verb = %verb_label, path = %path);
-        let _enter = span.enter();
-        let response = match self.dispatch(req, info, query.as_deref(), user.as_ref()).await {
-            Ok(resp) => resp,
-            Err(e) => {
-                tracing::debug!(error = %e, "request failed");
-                body::json(e.code(), &e.status())
+        let response = async {
+            match self.dispatch(req, info, query.as_deref(), user.as_ref()).await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    tracing::debug!(error = %e, "request failed");
+                    body::json(e.code(), &e.status())
+                }
             }
-        };
+        }
+        .instrument(span)
+        .await;
         self.inner.metrics.observe_request(
             &verb_label,
             &resource_label,

@@ -160,6 +160,14 @@ pub fn prepare_for_update(r: &Resource, new: &mut Value, old: &Value, target: Ta
     }
 }
 
+/// Whether a Namespace still waits for `spec.finalizers` (the namespace
+/// controller's `kubernetes`), which keep it after its metadata
+/// finalizers are gone.
+pub fn spec_finalizers_remain(r: &Resource, obj: &Value) -> bool {
+    is(r, "", "namespaces")
+        && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+}
+
 /// Whether anything but metadata and status differs.
 fn spec_changed(a: &Value, b: &Value) -> bool {
     let strip = |v: &Value| -> Map<String, Value> {

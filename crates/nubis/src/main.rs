@@ -1,7 +1,9 @@
 //! The `nubis` command line: `up` runs the embedded Kubernetes-compatible
-//! kernel in this process; `kubeconfig` prints credentials for a user.
+//! kernel in this process; `kubeconfig` prints credentials for a user;
+//! `controllers` runs the built-in controllers against any API server.
 
 mod data_dir;
+mod in_process;
 mod kubeconfig;
 mod pki;
 mod up;
@@ -36,12 +38,23 @@ enum Command {
         #[arg(long)]
         namespace: Option<String>,
     },
+    /// Run the built-in controllers against the API server of a kubeconfig
+    /// (the ones `nubis up` runs in process).
+    Controllers {
+        /// The kubeconfig to use (default: $KUBECONFIG or ~/.kube/config).
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// Log filter (tracing's env-filter syntax); RUST_LOG overrides it.
+        #[arg(long, default_value = "info")]
+        log: String,
+    },
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
+        Command::Controllers { kubeconfig, log } => up::run_controllers(kubeconfig, &log),
         Command::Kubeconfig { data_dir, user, groups, namespace } => {
             let dir = data_dir::DataDir::new(&data_dir)?;
             let record = dir.read_record()?;

@@ -21,6 +21,10 @@ pub struct UpArgs {
     /// Log filter (tracing's env-filter syntax); RUST_LOG overrides it.
     #[arg(long, default_value = "info")]
     pub log: String,
+    /// Do not run the built-in controllers in this process (run them with
+    /// `nubis controllers`, or not at all).
+    #[arg(long)]
+    pub no_controllers: bool,
 }
 
 /// The names the serving certificate covers.
@@ -50,13 +54,38 @@ fn client_url(listen: &SocketAddr) -> String {
     }
 }
 
-pub fn run(args: UpArgs) -> Result<()> {
+fn init_logging(log: &str) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&args.log))
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(log))
         .context("parsing the log filter")?;
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    Ok(())
+}
+
+pub fn run(args: UpArgs) -> Result<()> {
+    init_logging(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(args))
+}
+
+/// `nubis controllers`: the built-in controllers against any API server.
+pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str) -> Result<()> {
+    init_logging(log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let config = match kubeconfig {
+            Some(path) => {
+                let kc = kube::config::Kubeconfig::read_from(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?
+            }
+            None => kube::Config::infer().await?,
+        };
+        let client = kube::Client::try_from(config)?;
+        tracing::info!("running the built-in controllers");
+        controllers::run(client, shutdown_signal()).await;
+        Ok(())
+    })
 }
 
 async fn serve(args: UpArgs) -> Result<()> {
@@ -89,6 +118,12 @@ async fn serve(args: UpArgs) -> Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let serving_task = tokio::spawn(apiserver::serve::serve(server.clone(), listener, tls, shutdown_signal()));
     server.bootstrap().await.map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?;
+    let controllers = (!args.no_controllers).then(|| {
+        tokio::spawn(controllers::run(
+            crate::in_process::client(server.clone(), crate::in_process::controller_manager()),
+            std::future::pending(),
+        ))
+    });
     let kubeconfig = dir.kubeconfig();
     println!("Nubis is up: the Kubernetes API is at {url}");
     println!("  kubeconfig: {}", kubeconfig.display());
@@ -96,6 +131,10 @@ async fn serve(args: UpArgs) -> Result<()> {
     println!("  kubectl get namespaces");
     serving_task.await??;
     tracing::info!("stopping");
+    if let Some(controllers) = controllers {
+        controllers.abort();
+        let _ = controllers.await;
+    }
     let store = server.store().clone();
     drop(server);
     tokio::task::spawn_blocking(move || store.close()).await?;

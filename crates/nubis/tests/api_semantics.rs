@@ -133,10 +133,15 @@ async fn api_semantics_status_subresource_and_namespaces() {
         .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "going"}})).expect("ns"))
         .await
         .expect("create ns");
+    // An object with a finalizer keeps the namespace Terminating.
+    let in_going: Api<ConfigMap> = Api::namespaced(client.clone(), "going");
+    in_going
+        .create(&PostParams::default(), &cm(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})))
+        .await
+        .expect("create held");
     namespaces.delete("going", &DeleteParams::default()).await.expect("delete ns");
     let ns = namespaces.get("going").await.expect("terminating namespace is still there");
     assert_eq!(ns.status.and_then(|s| s.phase).as_deref(), Some("Terminating"));
-    let in_going: Api<ConfigMap> = Api::namespaced(client.clone(), "going");
     let err = in_going.create(&PostParams::default(), &cm(json!({"metadata": {"name": "late"}}))).await.expect_err("refused");
     match err {
         kube::Error::Api(s) => {
@@ -145,6 +150,35 @@ async fn api_semantics_status_subresource_and_namespaces() {
         }
         other => panic!("{other:?}"),
     }
+    // The namespace controller says what holds it, and lets it go once
+    // the finalizer is removed.
+    let mut conditions = Vec::new();
+    for _ in 0..100 {
+        let ns = namespaces.get("going").await.expect("still there");
+        conditions = ns.status.and_then(|s| s.conditions).unwrap_or_default();
+        if conditions.iter().any(|c| c.type_ == "NamespaceFinalizersRemaining" && c.status == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let held = conditions.iter().find(|c| c.type_ == "NamespaceFinalizersRemaining").expect("condition");
+    assert_eq!(
+        held.message.as_deref(),
+        Some("Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances")
+    );
+    in_going
+        .patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .expect("drop the finalizer");
+    let mut gone = false;
+    for _ in 0..100 {
+        if namespaces.get_opt("going").await.expect("get").is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the namespace was not removed within 10 s of its content");
 }
 
 #[tokio::test]

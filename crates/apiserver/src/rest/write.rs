@@ -276,7 +276,9 @@ pub(super) async fn write_loop(
             return with_warnings(object_response(ctx, StatusCode::OK, new), admitted.warnings());
         }
         // The last finalizer of an object being deleted is gone: delete it.
-        let finished = new.deletion_timestamp().is_some() && new.finalizers().is_empty();
+        let finished = new.deletion_timestamp().is_some()
+            && new.finalizers().is_empty()
+            && !strategy::spec_finalizers_remain(&ctx.resource, &new);
         let result = if finished {
             ctx.store().delete(&key, Some(kv.mod_revision)).await
         } else {

@@ -14,6 +14,8 @@ pub struct Nubis {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// Extra arguments of `nubis up`.
+    pub args: Vec<String>,
 }
 
 pub fn free_port() -> u16 {
@@ -24,8 +26,14 @@ pub fn free_port() -> u16 {
 impl Nubis {
     /// Starts `nubis up` on a fresh data dir and waits until it is ready.
     pub fn start() -> Nubis {
+        Nubis::start_with(&[])
+    }
+
+    /// Starts `nubis up` with extra arguments (`--no-controllers`, say).
+    pub fn start_with(args: &[&str]) -> Nubis {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut n = Nubis { child: None, dir, port: free_port() };
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let mut n = Nubis { child: None, dir, port: free_port(), args };
         n.spawn();
         n
     }
@@ -53,6 +61,7 @@ impl Nubis {
             .args(["up", "--data-dir"])
             .arg(self.data_dir())
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--log", "warn"])
+            .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
