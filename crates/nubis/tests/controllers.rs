@@ -129,3 +129,81 @@ fn controllers_run_out_of_process_against_a_kubeconfig() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Polls `f` every 100 ms for up to 10 s until it returns `Some`.
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..100 {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not happen within 10 s");
+}
+
+fn set_pod_status(k: &Kubectl, pod: &str, ip: &str, ready: bool) {
+    let status = serde_json::json!({"status": {
+        "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+        "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]
+    }});
+    k.ok(&["patch", "pod", pod, "--subresource=status", "--type=merge", "-p", &status.to_string()]);
+}
+
+#[test]
+fn controllers_endpoints_follow_pods_of_a_service() {
+    let nubis = Nubis::start();
+    let k = nubis.kubectl(V);
+    for pod in ["web-a", "web-b"] {
+        k.ok_stdin(
+            &["apply", "-f", "-"],
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}, labels: {{app: web}}}}\nspec: {{containers: [{{name: c, image: nginx, ports: [{{name: http, containerPort: 8080}}]}}]}}"
+            ),
+        );
+    }
+    set_pod_status(&k, "web-a", "10.244.0.10", true);
+    set_pod_status(&k, "web-b", "10.244.0.11", false);
+    k.ok_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}",
+    );
+
+    let ep = eventually("endpoints for web", || {
+        let ep = k.run(&["get", "endpoints", "web", "-o", "json"]);
+        let ep: serde_json::Value = serde_json::from_slice(&ep.stdout).ok()?;
+        ep["subsets"][0]["addresses"].is_array().then_some(ep)
+    });
+    let subset = &ep["subsets"][0];
+    assert_eq!(subset["addresses"][0]["ip"], "10.244.0.10", "{ep}");
+    assert_eq!(subset["addresses"][0]["targetRef"]["name"], "web-a");
+    assert_eq!(subset["notReadyAddresses"][0]["ip"], "10.244.0.11", "{ep}");
+    assert_eq!(subset["ports"][0]["port"], 8080, "named target port resolved: {ep}");
+    let table = k.ok(&["get", "endpoints", "web"]);
+    assert!(table.contains("10.244.0.10:8080"), "{table}");
+
+    let slices = k.json(&["get", "endpointslices", "-l", "kubernetes.io/service-name=web"]);
+    let slice = &slices["items"][0];
+    assert_eq!(slice["addressType"], "IPv4");
+    assert_eq!(slice["metadata"]["ownerReferences"][0]["kind"], "Service");
+    assert_eq!(slice["endpoints"].as_array().map(Vec::len), Some(2), "{slice}");
+
+    // Readiness changes reach both.
+    set_pod_status(&k, "web-b", "10.244.0.11", true);
+    eventually("web-b ready in endpoints", || {
+        let ep = k.json(&["get", "endpoints", "web"]);
+        (ep["subsets"][0]["addresses"].as_array().map(Vec::len) == Some(2)).then_some(())
+    });
+    k.ok(&["delete", "pod", "web-a"]);
+    eventually("web-a gone from endpoints", || {
+        let ep = k.json(&["get", "endpoints", "web"]);
+        (ep["subsets"][0]["addresses"].as_array().map(Vec::len) == Some(1)).then_some(())
+    });
+
+    // They go with the Service.
+    k.ok(&["delete", "service", "web"]);
+    eventually("endpoints removed with the service", || {
+        let gone = !k.run(&["get", "endpoints", "web"]).status.success();
+        let slices = k.ok(&["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "name"]);
+        (gone && slices.trim().is_empty()).then_some(())
+    });
+}
