@@ -6,6 +6,7 @@
 //! code runs inside `nubis up` (over the in-process transport) and against
 //! any cluster (`nubis controllers --kubeconfig`).
 
+pub mod autoscaler;
 pub mod endpoints;
 pub mod namespace;
 
@@ -17,6 +18,7 @@ pub async fn run(client: kube::Client, stop: impl std::future::Future<Output = (
     let controllers = vec![
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(endpoints::run(client.clone())),
+        tokio::spawn(autoscaler::run(client.clone())),
     ];
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),

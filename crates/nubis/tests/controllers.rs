@@ -207,3 +207,40 @@ fn controllers_endpoints_follow_pods_of_a_service() {
         (gone && slices.trim().is_empty()).then_some(())
     });
 }
+
+#[test]
+fn controllers_autoscaler_keeps_bounds_and_reports_missing_metrics() {
+    let nubis = Nubis::start();
+    let k = nubis.kubectl(V);
+    k.ok(&["create", "deployment", "web", "--image=nginx", "--replicas=1"]);
+    k.ok(&["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=50"]);
+    // Below minReplicas: scaled up without needing metrics.
+    eventually("scale up to minReplicas", || {
+        let d = k.json(&["get", "deployment", "web"]);
+        (d["spec"]["replicas"] == 2).then_some(())
+    });
+    // Once the scale reports 2 (no ReplicaSet controller here: set it),
+    // the metrics decide, and there is no metrics API: said as Kubernetes.
+    k.ok(&["patch", "deployment", "web", "--subresource=status", "--type=merge", "-p", r#"{"status":{"replicas":2}}"#]);
+    let hpa = eventually("ScalingActive reported", || {
+        let hpa = k.json(&["get", "hpa", "web"]);
+        let conditions = hpa["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        conditions.iter().any(|c| c["type"] == "ScalingActive").then_some(hpa)
+    });
+    let conditions = hpa["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let find = |t: &str| conditions.iter().find(|c| c["type"] == t).cloned().unwrap_or_default();
+    assert_eq!(find("AbleToScale")["reason"], "SucceededGetScale");
+    let active = find("ScalingActive");
+    assert_eq!((active["status"].as_str(), active["reason"].as_str()), (Some("False"), Some("FailedGetResourceMetric")));
+    assert_eq!(
+        active["message"],
+        "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: the server could not find the requested resource (get pods.metrics.k8s.io)"
+    );
+    assert_eq!(hpa["status"]["currentReplicas"], 2);
+    assert_eq!(hpa["status"]["desiredReplicas"], 2);
+    let describe = k.ok(&["describe", "hpa", "web"]);
+    assert!(describe.contains("SuccessfulRescale") && describe.contains("New size: 2; reason: Current number of replicas below Spec.MinReplicas"), "{describe}");
+    assert!(describe.contains("FailedGetResourceMetric"), "{describe}");
+    let table = k.ok(&["get", "hpa", "web"]);
+    assert!(table.contains("<unknown>/50%"), "{table}");
+}
