@@ -9,13 +9,23 @@
 pub mod autoscaler;
 pub mod endpoints;
 pub mod namespace;
+pub mod service_accounts;
 
 use futures::future::join_all;
 
+/// What the controllers need besides a client.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The cluster CA (PEM) published in every namespace's
+    /// `kube-root-ca.crt`; `None` leaves those ConfigMaps alone.
+    pub root_ca: Option<String>,
+}
+
 /// Runs every controller until the client's server goes away or `stop`
 /// resolves.
-pub async fn run(client: kube::Client, stop: impl std::future::Future<Output = ()> + Send + 'static) {
+pub async fn run(client: kube::Client, options: Options, stop: impl std::future::Future<Output = ()> + Send + 'static) {
     let controllers = vec![
+        tokio::spawn(service_accounts::run(client.clone(), options.root_ca.clone())),
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(endpoints::run(client.clone())),
         tokio::spawn(autoscaler::run(client.clone())),

@@ -81,9 +81,14 @@ pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str) -> Result<()> {
             }
             None => kube::Config::infer().await?,
         };
+        // The CA the kubeconfig trusts is the one to publish.
+        let root_ca = config.root_cert.as_ref().and_then(|certs| {
+            let pems: Vec<String> = certs.iter().map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der.clone()))).collect();
+            (!pems.is_empty()).then(|| pems.concat())
+        });
         let client = kube::Client::try_from(config)?;
         tracing::info!("running the built-in controllers");
-        controllers::run(client, shutdown_signal()).await;
+        controllers::run(client, controllers::Options { root_ca }, shutdown_signal()).await;
         Ok(())
     })
 }
@@ -121,6 +126,7 @@ async fn serve(args: UpArgs) -> Result<()> {
     let controllers = (!args.no_controllers).then(|| {
         tokio::spawn(controllers::run(
             crate::in_process::client(server.clone(), crate::in_process::controller_manager()),
+            controllers::Options { root_ca: Some(pki.ca.cert_pem.clone()) },
             std::future::pending(),
         ))
     });

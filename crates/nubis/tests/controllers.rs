@@ -244,3 +244,27 @@ fn controllers_autoscaler_keeps_bounds_and_reports_missing_metrics() {
     let table = k.ok(&["get", "hpa", "web"]);
     assert!(table.contains("<unknown>/50%"), "{table}");
 }
+
+#[test]
+fn controllers_default_service_account_and_root_ca_come_back() {
+    let nubis = Nubis::start();
+    let k = nubis.kubectl(V);
+    k.ok(&["create", "namespace", "team"]);
+    let ca = k.json(&["get", "configmap", "kube-root-ca.crt", "-n", "team"]);
+    let pem = ca["data"]["ca.crt"].as_str().unwrap_or_default().to_string();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+
+    k.ok(&["delete", "serviceaccount", "default", "-n", "team"]);
+    eventually("default ServiceAccount recreated", || k.run(&["get", "sa", "default", "-n", "team"]).status.success().then_some(()));
+    k.ok(&["delete", "configmap", "kube-root-ca.crt", "-n", "team"]);
+    eventually("root CA ConfigMap recreated", || {
+        let cm = k.run(&["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "json"]);
+        let cm: serde_json::Value = serde_json::from_slice(&cm.stdout).ok()?;
+        (cm["data"]["ca.crt"] == pem.as_str()).then_some(())
+    });
+    k.ok(&["patch", "configmap", "kube-root-ca.crt", "-n", "team", "--type=merge", "-p", r#"{"data":{"ca.crt":"tampered"}}"#]);
+    eventually("root CA ConfigMap restored", || {
+        let cm = k.json(&["get", "configmap", "kube-root-ca.crt", "-n", "team"]);
+        (cm["data"]["ca.crt"] == pem.as_str()).then_some(())
+    });
+}
