@@ -231,11 +231,10 @@ impl Planner {
 
     fn rollout_rolling(&mut self) {
         let new = self.get_all(true);
-        if let Some(n) = new {
-            if self.reconcile_new(n) || self.reconcile_old(n) {
+        if let Some(n) = new
+            && (self.reconcile_new(n) || self.reconcile_old(n)) {
                 return self.sync_rollout_status(new);
             }
-        }
         let current = self.d.status.clone().unwrap_or_default();
         if self.complete(&current) {
             self.cleanup(new);
@@ -401,11 +400,10 @@ impl Planner {
             }
         }
         // Rounding leftovers go to the largest ReplicaSet.
-        if to_add != 0 {
-            if let Some(first) = sizes.first_mut() {
+        if to_add != 0
+            && let Some(first) = sizes.first_mut() {
                 first.1 = (first.1 + to_add - added).max(0);
             }
-        }
         for (i, size) in sizes {
             self.scale(i, size);
         }

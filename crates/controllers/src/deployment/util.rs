@@ -65,14 +65,13 @@ pub fn pod_template_hash(template: &PodTemplateSpec, collision_count: Option<i32
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
     let strip = |t: &PodTemplateSpec| {
         let mut t = t.clone();
-        if let Some(m) = t.metadata.as_mut() {
-            if let Some(l) = m.labels.as_mut() {
+        if let Some(m) = t.metadata.as_mut()
+            && let Some(l) = m.labels.as_mut() {
                 l.remove(HASH_LABEL);
                 if l.is_empty() {
                     m.labels = None;
                 }
             }
-        }
         t
     };
     strip(a) == strip(b)

@@ -4,7 +4,7 @@
 
 use super::claim;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use std::cmp::Ordering;
 
@@ -63,7 +63,7 @@ pub fn pod_for(rs: &ReplicaSet) -> Pod {
             owner_references: Some(vec![owner]),
             ..Default::default()
         },
-        spec: Some(template.spec.unwrap_or_else(PodSpec::default)),
+        spec: Some(template.spec.unwrap_or_default()),
         status: None,
     }
 }

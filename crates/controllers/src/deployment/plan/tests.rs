@@ -25,13 +25,17 @@ fn rolling() -> serde_json::Value {
 /// The ReplicaSet the controller would have made for `d`, at `replicas`
 /// with `available` of them available.
 fn rs_for(d: &Deployment, replicas: i32, available: i32, revision: i32, created: i64) -> ReplicaSet {
-    let mut p = plan(&{ let mut d = d.clone(); d.spec.as_mut().map(|s| s.replicas = Some(replicas)); d }, vec![], now());
+    let mut sized = d.clone();
+    if let Some(s) = sized.spec.as_mut() {
+        s.replicas = Some(replicas);
+    }
+    let mut p = plan(&sized, vec![], now());
     let Some(Step::Create(mut rs)) = p.steps.drain(..).next() else { panic!("no create") };
     let name = rs.metadata.name.clone().unwrap_or_default();
     rs.metadata.uid = Some(format!("uid-{name}"));
     rs.metadata.creation_timestamp = Some(Time(jiff::Timestamp::from_second(created).expect("time")));
     rs.metadata.annotations.get_or_insert_with(Default::default).insert(REVISION.into(), revision.to_string());
-    rs.spec.as_mut().map(|s| s.replicas = Some(replicas));
+    if let Some(s) = rs.spec.as_mut() { s.replicas = Some(replicas); }
     set_replicas_annotations(&mut rs, util::replicas(d), util::replicas(d) + max_surge(d));
     rs.status = Some(serde_json::from_value(json!({"replicas": replicas, "availableReplicas": available, "readyReplicas": available})).expect("status"));
     rs
@@ -161,7 +165,7 @@ fn deploy_plan_recreate_scales_old_down_before_new_up() {
     let p = plan(&v2, vec![old.clone()], now());
     assert_eq!(scales(&p), [(old.metadata.name.clone().unwrap_or_default(), 0)]);
     let mut gone = old;
-    gone.spec.as_mut().map(|s| s.replicas = Some(0));
+    if let Some(s) = gone.spec.as_mut() { s.replicas = Some(0); }
     gone.status = Some(Default::default());
     let p = plan(&v2, vec![gone], now());
     assert!(matches!(p.steps.first(), Some(Step::Create(rs)) if rs_replicas(rs) == 3), "{:?}", p.steps);
@@ -187,7 +191,7 @@ fn deploy_plan_rollback_template_reuses_the_old_replica_set_with_a_new_revision(
 #[test]
 fn deploy_plan_cleans_up_beyond_revision_history_limit() {
     let mut d = deployment(1, "nginx:9", rolling());
-    d.spec.as_mut().map(|s| s.revision_history_limit = Some(1));
+    if let Some(s) = d.spec.as_mut() { s.revision_history_limit = Some(1); }
     d.status = Some(serde_json::from_value(json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})).expect("status"));
     let mut rses: Vec<ReplicaSet> = (1..=3).map(|i| rs_for(&deployment(1, &format!("nginx:{i}"), rolling()), 0, 0, i, 100 * i64::from(i))).collect();
     for rs in &mut rses {
@@ -217,7 +221,7 @@ fn deploy_plan_times_out_after_the_progress_deadline() {
     assert_eq!((c.status.as_str(), c.reason.as_deref()), ("False", Some(TIMED_OUT)));
     assert_eq!(c.message, Some(format!("ReplicaSet {:?} has timed out progressing.", new.metadata.name.unwrap_or_default())));
     // Before the deadline, a requeue for when it passes.
-    d.status.as_mut().and_then(|s| s.conditions.as_mut()).map(|c| c[0].last_update_time = Some(Time(jiff::Timestamp::from_second(1_000_000 - 100).expect("time"))));
+    if let Some(c) = d.status.as_mut().and_then(|s| s.conditions.as_mut()) { c[0].last_update_time = Some(Time(jiff::Timestamp::from_second(1_000_000 - 100).expect("time"))); }
     assert_eq!(plan(&d, vec![old, rs_for(&deployment(3, "nginx:2", rolling()), 1, 0, 2, 200)], now()).requeue, Some(Duration::from_secs(500)));
 }
 
@@ -227,7 +231,7 @@ fn deploy_plan_paused_sets_the_condition_and_does_not_roll_out() {
     let mut old = rs_for(&v1, 3, 3, 1, 100);
     set_replicas_annotations(&mut old, 3, 4);
     let mut v2 = deployment(3, "nginx:2", rolling());
-    v2.spec.as_mut().map(|s| s.paused = Some(true));
+    if let Some(s) = v2.spec.as_mut() { s.paused = Some(true); }
     let p = plan(&v2, vec![old], now());
     assert!(scales(&p).is_empty(), "{:?}", p.steps);
     let c = get_condition(&p.status, PROGRESSING).cloned().expect("progressing");
