@@ -7,8 +7,11 @@
 //! any cluster (`nubis controllers --kubeconfig`).
 
 pub mod autoscaler;
+pub mod deployment;
 pub mod endpoints;
+pub mod events;
 pub mod namespace;
+pub mod replicaset;
 pub mod service_accounts;
 
 use futures::future::join_all;
@@ -29,6 +32,8 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(endpoints::run(client.clone())),
         tokio::spawn(autoscaler::run(client.clone())),
+        tokio::spawn(replicaset::run(client.clone())),
+        tokio::spawn(deployment::run(client.clone())),
     ];
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),
