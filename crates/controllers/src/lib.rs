@@ -6,6 +6,7 @@
 //! code runs inside `nubis up` (over the in-process transport) and against
 //! any cluster (`nubis controllers --kubeconfig`).
 
+pub mod garbage_collector;
 pub mod namespace;
 
 use futures::future::join_all;
@@ -13,7 +14,10 @@ use futures::future::join_all;
 /// Runs every controller until the client's server goes away or `stop`
 /// resolves.
 pub async fn run(client: kube::Client, stop: impl std::future::Future<Output = ()> + Send + 'static) {
-    let controllers = vec![tokio::spawn(namespace::run(client.clone()))];
+    let controllers = vec![
+        tokio::spawn(namespace::run(client.clone())),
+        tokio::spawn(garbage_collector::run(client.clone())),
+    ];
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),
         _ = stop => {}
