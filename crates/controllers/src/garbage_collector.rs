@@ -342,6 +342,15 @@ impl Collector {
             if state == plan::OwnerState::Solid && !self.graph.observed_owner_of(&r.uid, &latest) {
                 settled = false;
             }
+            // The uid is an object of another namespace: the reference can
+            // never be valid; say so on the dependent as Kubernetes does.
+            if state == plan::OwnerState::Dangling
+                && let Some(elsewhere) = self.graph.get(&r.uid)
+                && elsewhere.namespace.is_some()
+                && elsewhere.namespace != latest.namespace
+            {
+                actions::invalid_namespace_event(&self.client, &latest, r).await;
+            }
             states.push((r.uid.clone(), state));
         }
         let has_dependents = !self.graph.dependents_of(&latest).is_empty();

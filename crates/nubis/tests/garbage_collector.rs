@@ -96,6 +96,8 @@ fn gc_background_orphan_and_dangling() {
     owned_cm(&k, "gc", "local", ("v1", "ConfigMap", "elsewhere", &elsewhere), false);
     owned_cm(&k, "gc-other", "cross", ("v1", "ConfigMap", "elsewhere", &elsewhere), false);
     wait_gone(&k, &["configmap", "cross", "-n", "gc-other"]);
+    let events = k.ok(&["get", "events", "-n", "gc-other"]);
+    assert!(events.contains("OwnerRefInvalidNamespace"), "{events}");
     std::thread::sleep(Duration::from_secs(1));
     assert!(exists(&k, &["configmap", "local", "-n", "gc"]), "a valid dependent was collected");
     assert!(exists(&k, &["configmap", "elsewhere", "-n", "gc"]));

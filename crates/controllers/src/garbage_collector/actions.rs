@@ -122,3 +122,42 @@ pub async fn remove_finalizer(client: &Client, node: &Node, finalizer: &str) -> 
     let value = if kept.is_empty() { Value::Null } else { json!(kept) };
     patch_metadata(client, node, json!({ "finalizers": value })).await
 }
+
+/// Records a Warning Event `OwnerRefInvalidNamespace` on `dependent`, whose
+/// reference names an owner of another namespace (best effort: the event
+/// only explains the deletion that follows).
+pub async fn invalid_namespace_event(client: &Client, dependent: &Node, r: &OwnerReference) {
+    use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+    let Some(ns) = dependent.namespace.clone() else { return };
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
+    let event = Event {
+        metadata: kube::api::ObjectMeta {
+            generate_name: Some(format!("{}.", dependent.name)),
+            namespace: Some(ns.clone()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some(dependent.resource.api_version.clone()),
+            kind: Some(dependent.resource.kind.clone()),
+            name: Some(dependent.name.clone()),
+            namespace: Some(ns.clone()),
+            uid: Some(dependent.uid.clone()),
+            ..Default::default()
+        },
+        reason: Some("OwnerRefInvalidNamespace".into()),
+        message: Some(format!(
+            "ownerRef [{}/{}, namespace: {ns}, name: {}, uid: {}] does not exist in namespace {ns:?}",
+            r.api_version, r.kind, r.name, r.uid
+        )),
+        type_: Some("Warning".into()),
+        source: Some(EventSource { component: Some("garbage-collector-controller".into()), host: None }),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        count: Some(1),
+        ..Default::default()
+    };
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    if let Err(error) = events.create(&Default::default(), &event).await {
+        tracing::debug!(%error, "garbage collector: event not recorded");
+    }
+}
