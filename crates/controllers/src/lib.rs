@@ -10,6 +10,7 @@ pub mod autoscaler;
 pub mod deployment;
 pub mod endpoints;
 pub mod events;
+pub mod garbage_collector;
 pub mod namespace;
 pub mod replicaset;
 pub mod service_accounts;
@@ -30,6 +31,7 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
     let controllers = vec![
         tokio::spawn(service_accounts::run(client.clone(), options.root_ca.clone())),
         tokio::spawn(namespace::run(client.clone())),
+        tokio::spawn(garbage_collector::run(client.clone())),
         tokio::spawn(endpoints::run(client.clone())),
         tokio::spawn(autoscaler::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone())),

@@ -128,36 +128,95 @@ fn check_preconditions(ctx: &Ctx, name: &str, obj: &Value, opts: &DeleteOptions)
     Ok(())
 }
 
+/// The garbage collector's finalizers: dependents are orphaned, or deleted
+/// before their owner (foreground).
+const ORPHAN: &str = "orphan";
+const FOREGROUND: &str = "foregroundDeletion";
+
+/// What a resource's dependents get when a delete names no policy
+/// (Kubernetes' `DefaultGarbageCollectionPolicy` of each registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefaultPolicy {
+    /// The owner goes at once, the collector deletes dependents later.
+    Background,
+    /// Kept for compatibility: ReplicationControllers in v1 and Jobs in
+    /// batch/v1 orphan their dependents unless told otherwise.
+    Orphan,
+    /// Events take no part in garbage collection: no finalizer is added.
+    Unsupported,
+}
+
+fn default_policy(group: &str, version: &str, plural: &str) -> DefaultPolicy {
+    match (group, version, plural) {
+        ("", "v1", "replicationcontrollers") | ("batch", "v1", "jobs") => DefaultPolicy::Orphan,
+        ("" | "events.k8s.io", _, "events") => DefaultPolicy::Unsupported,
+        _ => DefaultPolicy::Background,
+    }
+}
+
+/// The object's finalizers once the delete's propagation policy is applied
+/// (Kubernetes' `deletionFinalizersForGarbageCollection`): an explicit
+/// policy wins, then a garbage-collection finalizer already present (a
+/// second delete without a policy keeps the first one's), then the
+/// resource's default. `orphan` and `foregroundDeletion` never coexist.
+fn gc_finalizers(current: &[String], propagation: Option<&str>, default: DefaultPolicy) -> Vec<String> {
+    let mut kept: Vec<String> = current.iter().filter(|f| *f != ORPHAN && *f != FOREGROUND).cloned().collect();
+    if default == DefaultPolicy::Unsupported {
+        return kept;
+    }
+    let wanted = match propagation {
+        Some("Orphan") => Some(ORPHAN),
+        Some("Foreground") => Some(FOREGROUND),
+        Some(_) => None,
+        None => current
+            .iter()
+            .find(|f| *f == ORPHAN || *f == FOREGROUND)
+            .map(String::as_str)
+            .or((default == DefaultPolicy::Orphan).then_some(ORPHAN)),
+    };
+    if let Some(f) = wanted {
+        kept.push(f.to_string());
+    }
+    kept
+}
+
 /// Applies deletion to an object that cannot go at once; returns whether it
 /// stays (marked) rather than being removed now.
 ///
 /// Namespaces always stay until their `kubernetes` finalizer is removed;
-/// objects with finalizers stay until those are removed; `Foreground` adds
-/// the `foregroundDeletion` finalizer for the garbage collector. `Orphan`
-/// needs the garbage collector to orphan dependents; until the controllers
-/// run in this process it deletes at once (dependents are never collected
-/// anyway without a collector).
+/// objects with finalizers stay until those are removed. The propagation
+/// policy becomes the garbage collector's finalizers (`orphan`,
+/// `foregroundDeletion`) as in Kubernetes; `Background` adds none, so the
+/// owner goes now and the collector deletes its dependents afterwards. A
+/// later delete may change the policy of an object already being deleted,
+/// and if that leaves it without finalizers it goes at once.
 fn mark_for_deletion(ctx: &Ctx, obj: &mut Value, opts: &DeleteOptions) -> bool {
-    let is_namespace = ctx.resource.group.is_empty() && ctx.resource.plural == "namespaces";
-    let mut finalizers: Vec<String> = obj.finalizers().into_iter().map(str::to_string).collect();
-    if opts.propagation.as_deref() == Some("Foreground") && !finalizers.iter().any(|f| f == "foregroundDeletion") {
-        finalizers.push("foregroundDeletion".into());
-    }
+    let resource = &ctx.resource;
+    let is_namespace = resource.group.is_empty() && resource.plural == "namespaces";
+    let current: Vec<String> = obj.finalizers().into_iter().map(str::to_string).collect();
+    let default = default_policy(&resource.group, &resource.version, &resource.plural);
+    let mut finalizers = gc_finalizers(&current, opts.propagation.as_deref(), default);
     // A CRD goes only after its objects, which the custom resource
     // controller deletes before it removes this finalizer.
     let cleanup = crate::custom_resources::CLEANUP_FINALIZER;
-    if ctx.resource.group == "apiextensions.k8s.io" && !finalizers.iter().any(|f| f == cleanup) {
+    if resource.group == "apiextensions.k8s.io" && !finalizers.iter().any(|f| f == cleanup) {
         finalizers.push(cleanup.into());
     }
     if finalizers.is_empty() && !is_namespace {
         return false;
     }
     let already = obj.deletion_timestamp().is_some();
+    let has_generation = obj.pointer("/metadata/generation").and_then(Value::as_i64);
     let meta = meta_mut(obj);
-    if !finalizers.is_empty() {
+    if finalizers != current {
         meta.insert("finalizers".into(), Value::from(finalizers));
     }
     if !already {
+        // As Kubernetes' markAsDeleting: the deletion is a change of the
+        // object's desired state.
+        if let Some(g) = has_generation.filter(|g| *g > 0) {
+            meta.insert("generation".into(), Value::from(g + 1));
+        }
         meta.insert("deletionTimestamp".into(), Value::String(now_string()));
         meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
     }
@@ -188,4 +247,37 @@ pub async fn delete_collection(ctx: Ctx, body: Bytes) -> Result<Response<Body>, 
     let mut meta = Map::new();
     meta.insert("resourceVersion".into(), Value::String(ctx.store().current_revision().to_string()));
     list_response(&ctx, deleted, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn explicit_policy_wins_over_present_finalizer() {
+        let bg = DefaultPolicy::Background;
+        assert_eq!(gc_finalizers(&f(&["orphan", "x"]), Some("Foreground"), bg), f(&["x", "foregroundDeletion"]));
+        assert_eq!(gc_finalizers(&f(&["foregroundDeletion"]), Some("Background"), bg), f(&[]));
+        assert_eq!(gc_finalizers(&f(&[]), Some("Orphan"), bg), f(&["orphan"]));
+    }
+
+    #[test]
+    fn no_policy_keeps_present_finalizer_then_default() {
+        assert_eq!(gc_finalizers(&f(&["foregroundDeletion"]), None, DefaultPolicy::Orphan), f(&["foregroundDeletion"]));
+        assert_eq!(gc_finalizers(&f(&[]), None, DefaultPolicy::Orphan), f(&["orphan"]));
+        assert_eq!(gc_finalizers(&f(&[]), None, DefaultPolicy::Background), f(&[]));
+        assert_eq!(gc_finalizers(&f(&[]), Some("Orphan"), DefaultPolicy::Unsupported), f(&[]));
+    }
+
+    #[test]
+    fn defaults_follow_kubernetes_registries() {
+        assert_eq!(default_policy("batch", "v1", "jobs"), DefaultPolicy::Orphan);
+        assert_eq!(default_policy("", "v1", "replicationcontrollers"), DefaultPolicy::Orphan);
+        assert_eq!(default_policy("apps", "v1", "deployments"), DefaultPolicy::Background);
+        assert_eq!(default_policy("events.k8s.io", "v1", "events"), DefaultPolicy::Unsupported);
+    }
 }
