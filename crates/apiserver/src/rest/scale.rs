@@ -178,14 +178,9 @@ pub(super) async fn apply(ctx: Ctx, mut make: impl FnMut(&Value) -> Result<Value
         let bytes = ctx.encode(&obj)?;
         match ctx.store().update(&key, bytes, Some(kv.mod_revision)).await {
             Ok(stored) => return scale_response(&ctx, scale_of(&paths, &ctx.decode(&stored)?)),
-            Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
-            Err(store::StoreError::Conflict { .. }) => {
-                return Err(ApiError::Conflict {
-                    what: ctx.qualified(),
-                    name,
-                    detail: "the object has been modified; please apply your changes to the latest version and try again".into(),
-                });
-            }
+            // Written in between: read again; a demanded resourceVersion
+            // then fails the check above.
+            Err(store::StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -300,8 +300,11 @@ pub(super) async fn write_loop(
                 };
                 return with_warnings(object_response(ctx, StatusCode::OK, obj), &warnings);
             }
-            Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
-            Err(store::StoreError::Conflict { .. }) => return Err(conflict(ctx, name)),
+            // Someone wrote in between: read again and rebuild. A
+            // resourceVersion the client demanded (in the body or the
+            // patch) no longer matches then and answers 409 above; one the
+            // object merely carried from the read does not count.
+            Err(store::StoreError::Conflict { .. }) => continue,
             Err(store::StoreError::NotFound { .. }) => return Err(ctx.not_found(name)),
             Err(e) => return Err(e.into()),
         }
