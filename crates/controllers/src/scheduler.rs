@@ -138,13 +138,22 @@ pub async fn run(client: Client) {
         results: tx,
         last_flush: Instant::now(),
     };
+    // Inputs handled since the last batch of decisions: a busy stream of
+    // pod updates must not starve deciding.
+    let mut handled = 0;
     loop {
         let ready = s.pods_synced && s.nodes_synced && !s.active.is_empty();
+        if ready && handled >= BATCH {
+            s.schedule_batch();
+            handled = 0;
+            continue;
+        }
         let input = if ready {
             match inputs.next().now_or_never() {
                 Some(i) => i,
                 None => {
                     s.schedule_batch();
+                    handled = 0;
                     continue;
                 }
             }
@@ -163,7 +172,10 @@ pub async fn run(client: Client) {
                 tracing::warn!("the scheduler's watches ended");
                 return;
             }
-            Some(i) => s.handle(i),
+            Some(i) => {
+                handled += 1;
+                s.handle(i);
+            }
         }
     }
 }
