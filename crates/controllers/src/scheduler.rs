@@ -410,8 +410,9 @@ impl Scheduler {
         self.tie = self.tie.wrapping_add(1);
         match decide::decide(&info, &self.cache, self.tie) {
             Ok(node) => {
+                // The pod stays pending (and is retried if the binding
+                // fails) until the watch shows it bound.
                 let pod = p.pod.clone();
-                self.pending.remove(&key);
                 self.assumed.insert(key.clone());
                 self.cache.place(info, &node);
                 tokio::spawn(bind(self.client.clone(), self.binds.clone(), pod, node, self.results.clone()));

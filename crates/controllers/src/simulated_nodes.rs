@@ -201,6 +201,8 @@ struct Running {
     /// Set once the pod's end is scheduled, so it is scheduled once.
     ending: bool,
     deleting: bool,
+    /// Set once an ended pod gave its address back.
+    released: bool,
 }
 
 /// Watches pods and plays the kubelet for those on simulated nodes.
@@ -214,7 +216,9 @@ async fn run_pods(client: Client, names: Vec<String>) {
         let pod = match event {
             Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p)) => p,
             Ok(watcher::Event::Delete(p)) => {
-                if let Some(r) = pods.remove(&key(&p)) {
+                if let Some(r) = pods.remove(&key(&p))
+                    && !r.released
+                {
                     used[r.node].remove(&r.host);
                 }
                 continue;
@@ -232,6 +236,7 @@ async fn run_pods(client: Client, names: Vec<String>) {
         let uid = pod.uid().unwrap_or_default();
         if pods.get(&k).is_some_and(|r| r.uid != uid)
             && let Some(old) = pods.remove(&k)
+            && !old.released
         {
             used[old.node].remove(&old.host);
         }
@@ -261,6 +266,7 @@ async fn run_pods(client: Client, names: Vec<String>) {
                 running: false,
                 ending: false,
                 deleting: false,
+                released: false,
             });
         }
         let Some(r) = pods.get_mut(&k) else { continue };
@@ -275,6 +281,12 @@ async fn run_pods(client: Client, names: Vec<String>) {
         let ip = pod_ip(node, r.host);
         let host_ip = node_ip(node);
         if phase == "Succeeded" || phase == "Failed" {
+            // An ended pod gives its address back, as its sandbox goes;
+            // its status keeps showing it.
+            if !r.released {
+                r.released = true;
+                used[node].remove(&r.host);
+            }
             continue;
         }
         let has_ip = pod.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some();

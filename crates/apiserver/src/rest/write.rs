@@ -300,8 +300,11 @@ pub(super) async fn write_loop(
                 };
                 return with_warnings(object_response(ctx, StatusCode::OK, obj), &warnings);
             }
-            Err(store::StoreError::Conflict { .. }) if demanded.is_none() => continue,
-            Err(store::StoreError::Conflict { .. }) => return Err(conflict(ctx, name)),
+            // Someone wrote in between: read again. A patch or apply merged
+            // onto the live object carries the live resourceVersion, so
+            // only the check above on the fresh read can tell whether the
+            // client demanded a version (then it answers Conflict).
+            Err(store::StoreError::Conflict { .. }) => continue,
             Err(store::StoreError::NotFound { .. }) => return Err(ctx.not_found(name)),
             Err(e) => return Err(e.into()),
         }
