@@ -124,6 +124,9 @@ fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String, &'st
     if r.group.is_empty() && r.plural == "serviceaccounts" {
         subs.push(("token", "authentication.k8s.io".to_string(), "v1".to_string(), "TokenRequest".to_string(), &["create"]));
     }
+    if r.group.is_empty() && r.plural == "pods" {
+        subs.push(("binding", String::new(), "v1".to_string(), "Binding".to_string(), &["create"]));
+    }
     if r.subresources.scale {
         subs.push(("scale", "autoscaling".to_string(), "v1".to_string(), "Scale".to_string(), SUB_VERBS));
     }

@@ -1,8 +1,9 @@
 //! The REST verbs on resources: get, list, watch, create, update, patch,
-//! delete and deletecollection, and the `status`, `scale` and `finalize`
-//! subresources. Handlers share [`Ctx`]; object encoding lives here so every
+//! delete and deletecollection, and the `status`, `scale`, `finalize` and
+//! `binding` subresources. Handlers share [`Ctx`]; object encoding lives here so every
 //! handler stores and reads objects the same way.
 
+mod binding;
 mod continue_token;
 mod delete;
 mod output;
@@ -145,6 +146,7 @@ async fn serve_resource(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiErro
         (Verb::Create, Some("token")) if ctx.resource.group.is_empty() && ctx.resource.plural == "serviceaccounts" => {
             crate::token_request::create(ctx, body).await
         }
+        (Verb::Create, Some("binding")) if is_pods(&ctx) => binding::create(ctx, body).await,
         (Verb::Get, Some("scale")) if subs.scale => scale::get(ctx),
         (Verb::Update, Some("scale")) if subs.scale => scale::update(ctx, body).await,
         (Verb::Patch, Some("scale")) if subs.scale => scale::patch(ctx, body).await,
@@ -153,9 +155,13 @@ async fn serve_resource(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiErro
     }
 }
 
+fn is_pods(ctx: &Ctx) -> bool {
+    ctx.resource.group.is_empty() && ctx.resource.plural == "pods"
+}
+
 fn is_known_subresource(ctx: &Ctx, s: &str) -> bool {
     let subs = ctx.resource.subresources;
-    (s == "status" && subs.status) || (s == "scale" && subs.scale)
+    (s == "status" && subs.status) || (s == "scale" && subs.scale) || (s == "binding" && is_pods(ctx))
 }
 
 /// Reads a stored object and stamps its `resourceVersion` from the store.

@@ -5,6 +5,7 @@
 mod server;
 mod stats;
 mod scenarios;
+mod scheduling;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -68,6 +69,16 @@ enum What {
     },
     /// Resident memory of an idle server after start.
     Rss,
+    /// Pods created at once on `nodes` simulated nodes: the time until all
+    /// are bound and all Running.
+    Schedule {
+        #[arg(long, default_value_t = 100)]
+        nodes: usize,
+        #[arg(long, default_value_t = 5000)]
+        pods: usize,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
     /// Everything above with the default sizes.
     All,
 }
@@ -86,6 +97,7 @@ fn main() -> Result<()> {
             }
             What::Crd { runs } => scenarios::crd(&cli.nubis, runs).await,
             What::Rss => scenarios::rss(&cli.nubis).await,
+            What::Schedule { nodes, pods, clients } => scheduling::schedule(&cli.nubis, nodes, pods, clients).await,
             What::All => {
                 scenarios::startup(&cli.nubis, 10).await?;
                 scenarios::rss(&cli.nubis).await?;
@@ -93,7 +105,8 @@ fn main() -> Result<()> {
                 scenarios::list(&cli.nubis, 10000, 20).await?;
                 scenarios::rbac(&cli.nubis, 100, 1, 2000, 3).await?;
                 scenarios::crd(&cli.nubis, 20).await?;
-                scenarios::watch(&cli.nubis, 100, 200).await
+                scenarios::watch(&cli.nubis, 100, 200).await?;
+                scheduling::schedule(&cli.nubis, 100, 5000, 64).await
             }
         }
     })

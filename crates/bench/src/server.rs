@@ -18,8 +18,9 @@ fn free_port() -> Result<u16> {
 }
 
 impl Server {
-    /// Spawns the server without waiting for it.
-    pub fn spawn(nubis: &Path) -> Result<Server> {
+    /// Spawns the server with more `nubis up` arguments, without waiting
+    /// for it.
+    pub fn spawn_with(nubis: &Path, extra: &[&str]) -> Result<Server> {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("data");
         let port = free_port()?;
@@ -27,6 +28,7 @@ impl Server {
             .args(["up", "--log", "warn", "--data-dir"])
             .arg(&data_dir)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -36,7 +38,12 @@ impl Server {
 
     /// Spawns the server and waits for the line it prints when it serves.
     pub fn start(nubis: &Path) -> Result<Server> {
-        let mut s = Server::spawn(nubis)?;
+        Server::start_with(nubis, &[])
+    }
+
+    /// Starts the server with more `nubis up` arguments and waits for it.
+    pub fn start_with(nubis: &Path, extra: &[&str]) -> Result<Server> {
+        let mut s = Server::spawn_with(nubis, extra)?;
         let stdout = s.child.stdout.take().context("stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

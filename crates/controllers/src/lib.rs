@@ -13,7 +13,9 @@ pub mod events;
 pub mod garbage_collector;
 pub mod namespace;
 pub mod replicaset;
+pub mod scheduler;
 pub mod service_accounts;
+pub mod simulated_nodes;
 
 use futures::future::join_all;
 
@@ -36,6 +38,7 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(autoscaler::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(deployment::run(client.clone())),
+        tokio::spawn(scheduler::run(client.clone())),
     ];
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),

@@ -1,11 +1,13 @@
 //! The `nubis` command line: `up` runs the embedded Kubernetes-compatible
 //! kernel in this process; `kubeconfig` prints credentials for a user;
-//! `controllers` runs the built-in controllers against any API server.
+//! `controllers` runs the built-in controllers against any API server;
+//! `sim-nodes` runs simulated nodes (a test and benchmark tool) against one.
 
 mod data_dir;
 mod in_process;
 mod kubeconfig;
 mod pki;
+mod sim_nodes;
 mod up;
 
 use anyhow::Result;
@@ -48,6 +50,18 @@ enum Command {
         #[arg(long, default_value = "info")]
         log: String,
     },
+    /// Register simulated nodes whose pods run without containers (a test
+    /// and benchmark tool) on the API server of a kubeconfig.
+    SimNodes {
+        /// The kubeconfig to use (default: $KUBECONFIG or ~/.kube/config).
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// How many nodes.
+        #[arg(long, default_value_t = 3)]
+        count: usize,
+        #[command(flatten)]
+        size: sim_nodes::NodeSize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -55,6 +69,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Controllers { kubeconfig, log } => up::run_controllers(kubeconfig, &log),
+        Command::SimNodes { kubeconfig, count, size } => sim_nodes::run(kubeconfig, count, size),
         Command::Kubeconfig { data_dir, user, groups, namespace } => {
             let dir = data_dir::DataDir::new(&data_dir)?;
             let record = dir.read_record()?;

@@ -25,6 +25,12 @@ pub struct UpArgs {
     /// `nubis controllers`, or not at all).
     #[arg(long)]
     pub no_controllers: bool,
+    /// Register this many simulated nodes (`sim-0`...), whose pods run
+    /// without containers: a test and benchmark tool.
+    #[arg(long, default_value_t = 0)]
+    pub simulated_nodes: usize,
+    #[command(flatten)]
+    pub simulated_node_size: crate::sim_nodes::NodeSize,
 }
 
 /// The names the serving certificate covers.
@@ -130,6 +136,10 @@ async fn serve(args: UpArgs) -> Result<()> {
             std::future::pending(),
         ))
     });
+    let simulated = (args.simulated_nodes > 0).then(|| {
+        let client = crate::in_process::client(server.clone(), crate::in_process::controller_manager());
+        tokio::spawn(crate::sim_nodes::run_in_process(client, args.simulated_node_size.options(args.simulated_nodes)))
+    });
     let kubeconfig = dir.kubeconfig();
     println!("Nubis is up: the Kubernetes API is at {url}");
     println!("  kubeconfig: {}", kubeconfig.display());
@@ -137,9 +147,9 @@ async fn serve(args: UpArgs) -> Result<()> {
     println!("  kubectl get namespaces");
     serving_task.await??;
     tracing::info!("stopping");
-    if let Some(controllers) = controllers {
-        controllers.abort();
-        let _ = controllers.await;
+    for task in [controllers, simulated].into_iter().flatten() {
+        task.abort();
+        let _ = task.await;
     }
     let store = server.store().clone();
     drop(server);
