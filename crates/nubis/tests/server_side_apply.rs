@@ -6,6 +6,12 @@
 
 mod support;
 
+/// A server without controllers: these tests count writes and resource
+/// versions, which the Deployment controller's status writes would move.
+fn started() -> Nubis {
+    Nubis::start_with(&["--no-controllers"])
+}
+
 use http::{Method, Request};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
@@ -70,7 +76,7 @@ fn entry<'a>(obj: &'a Value, manager: &str) -> &'a Value {
 
 #[tokio::test]
 async fn ssa_kube_two_managers_conflict_force_and_prune() {
-    let nubis = Nubis::start();
+    let nubis = started();
     let client = kube_client(&nubis.kubeconfig()).await;
     namespace(&client, "ssa").await;
     let api: Api<Deployment> = Api::namespaced(client.clone(), "ssa");
@@ -133,7 +139,7 @@ async fn ssa_kube_two_managers_conflict_force_and_prune() {
 
 #[tokio::test]
 async fn ssa_requests_checked_as_kubernetes() {
-    let nubis = Nubis::start();
+    let nubis = started();
     let client = kube_client(&nubis.kubeconfig()).await;
     let cms = "/api/v1/namespaces/default/configmaps";
     let cm = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}});
@@ -193,7 +199,7 @@ async fn ssa_requests_checked_as_kubernetes() {
 
 #[tokio::test]
 async fn ssa_scale_subresource_moves_replicas() {
-    let nubis = Nubis::start();
+    let nubis = started();
     let client = kube_client(&nubis.kubeconfig()).await;
     let deploys = "/apis/apps/v1/namespaces/default/deployments";
     let config = deployment("web", 2, json!({"app": "web"})).to_string().into_bytes();
@@ -219,7 +225,7 @@ async fn ssa_scale_subresource_moves_replicas() {
 
 #[test]
 fn ssa_kubectl_create_records_manager() {
-    let nubis = Nubis::start();
+    let nubis = started();
     let k = nubis.kubectl("1.33");
     k.ok(&["create", "deployment", "web", "--image=nginx:1.25"]);
     let d = k.json(&["get", "deployment", "web", "--show-managed-fields"]);
@@ -240,7 +246,7 @@ fn ssa_kubectl_create_records_manager() {
 }
 
 fn kubectl_apply_scenario(version: &str) {
-    let nubis = Nubis::start();
+    let nubis = started();
     let k = nubis.kubectl(version);
     let dir = nubis.dir.path();
     let file = |name: &str, replicas: i64| {
@@ -288,6 +294,6 @@ fn ssa_kubectl_server_side_after_client_side_1_27() {
 
 #[test]
 fn ssa_python_client() {
-    let nubis = Nubis::start();
+    let nubis = started();
     support::run_python("server_side_apply.py", &nubis.kubeconfig(), &[], "python server-side apply ok");
 }
