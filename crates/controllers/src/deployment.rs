@@ -93,6 +93,8 @@ fn owners_of(deployments: &Store<Deployment>, rs: &ReplicaSet) -> Vec<ObjectRef<
 fn error_policy(d: Arc<Deployment>, error: &Error, _ctx: Arc<Ctx>) -> Action {
     match error {
         Error::Api { source: kube::Error::Api(s), .. } if s.code == 409 => Action::requeue(Duration::from_millis(200)),
+        // Deleted while being synced: its watch event ends the story.
+        Error::Api { source: kube::Error::Api(s), .. } if s.code == 404 => Action::await_change(),
         _ => {
             tracing::warn!(%error, deployment = %d.name_any(), "deployment sync failed; retrying");
             Action::requeue(Duration::from_secs(5))

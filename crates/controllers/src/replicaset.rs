@@ -106,6 +106,8 @@ fn owners_of(replicasets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<Replic
 fn error_policy(rs: Arc<ReplicaSet>, error: &Error, _ctx: Arc<Ctx>) -> Action {
     match error {
         Error::Api { source: kube::Error::Api(s), .. } if s.code == 409 => Action::requeue(Duration::from_millis(200)),
+        // Deleted while being synced: its watch event ends the story.
+        Error::Api { source: kube::Error::Api(s), .. } if s.code == 404 => Action::await_change(),
         _ => {
             tracing::warn!(%error, replicaset = %rs.name_any(), "replicaset sync failed; retrying");
             Action::requeue(Duration::from_secs(5))
