@@ -39,6 +39,9 @@ const SYNC_GRACE: Duration = Duration::from_secs(10);
 /// When to look again at an object whose owner is not settled yet.
 const RETRY: Duration = Duration::from_secs(2);
 
+/// How soon a failed discovery is tried again.
+const DISCOVERY_RETRY: Duration = Duration::from_millis(500);
+
 /// Resources the collector leaves alone, as Kubernetes does: Events are
 /// many, short-lived and never owners.
 const IGNORED: &[(&str, &str)] = &[("", "events"), ("events.k8s.io", "events")];
@@ -238,7 +241,15 @@ impl Collector {
         let discovery = match Discovery::new(self.client.clone()).run().await {
             Ok(d) => d,
             Err(error) => {
-                tracing::warn!(%error, "garbage collector: discovery failed");
+                // A group can vanish between listing groups and reading its
+                // resources (a CRD deleted meanwhile): try again shortly
+                // rather than at the next periodic pass.
+                tracing::debug!(%error, "garbage collector: discovery failed; retrying");
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(DISCOVERY_RETRY).await;
+                    let _ = tx.send(Input::Rediscover);
+                });
                 return;
             }
         };
