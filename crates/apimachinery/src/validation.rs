@@ -59,7 +59,7 @@ mod service;
 mod storage;
 mod volume;
 
-pub use field::{FieldError, FieldErrorKind, Path, invalid_message};
+pub use field::{FieldError, FieldErrorKind, Path, go_quote, invalid_message};
 pub use meta::{validate_object_meta, validate_object_meta_update};
 pub use quantity::{Quantity, QuantityError, QuantityFormat, parse_quantity};
 

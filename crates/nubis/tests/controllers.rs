@@ -11,21 +11,6 @@ use support::{Kubectl, Nubis};
 
 const V: &str = "1.33";
 
-const WIDGET_CRD: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#;
-
 /// 50 objects of 10 kinds in `ns`.
 fn fill(k: &Kubectl, ns: &str) {
     let mut docs = Vec::new();
@@ -84,7 +69,7 @@ fn assert_empty(k: &Kubectl, ns: &str) {
 fn controllers_namespace_deletion_removes_everything() {
     let nubis = Nubis::start();
     let k = nubis.kubectl(V);
-    k.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    k.ok_stdin(&["apply", "-f", "-"], support::WIDGET_CRD);
     k.ok(&["create", "namespace", "full"]);
     fill(&k, "full");
     let took = delete_and_wait(&k, "full");

@@ -161,21 +161,6 @@ async fn gc_foreground_deletes_dependents_first() {
     assert_eq!(deleted, ["free", "blocking", "owner"]);
 }
 
-const WIDGET_CRD: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#;
-
 #[test]
 fn gc_custom_resource_owner_and_deployment_foreground() {
     let nubis = Nubis::start();
@@ -183,7 +168,7 @@ fn gc_custom_resource_owner_and_deployment_foreground() {
     k.ok(&["create", "namespace", "gc"]);
 
     // A custom resource owning a ConfigMap, just after its CRD is served.
-    k.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    k.ok_stdin(&["apply", "-f", "-"], support::WIDGET_CRD);
     k.ok_stdin(&["apply", "-n", "gc", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n");
     let w = uid(&k, &["widget", "w", "-n", "gc"]);
     owned_cm(&k, "gc", "of-widget", ("example.com/v1", "Widget", "w", &w), true);

@@ -356,8 +356,9 @@ fn render_number(n: &serde_json::Number) -> String {
     }
 }
 
-/// Go's `strconv.Quote`.
-pub(crate) fn go_quote(s: &str) -> String {
+/// Go's `strconv.Quote`, which Kubernetes' messages use for names and
+/// values; clients match on these strings, so they must agree to the byte.
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

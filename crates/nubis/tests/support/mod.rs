@@ -308,6 +308,23 @@ pub fn run_python(script: &str, kubeconfig: &Path, args: &[&std::ffi::OsStr], ma
     );
 }
 
+/// A namespaced custom resource without a schema (`Widget`,
+/// example.com/v1), for tests that need one.
+pub const WIDGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#;
+
 /// A kube client for this server's admin kubeconfig.
 pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
