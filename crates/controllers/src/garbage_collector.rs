@@ -31,8 +31,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// How often discovery runs again without a CRD change (Kubernetes: 30 s).
-const REDISCOVER: Duration = Duration::from_secs(30);
+/// How often discovery runs again without a CRD change (Kubernetes: 30 s;
+/// in process a discovery pass is cheap, and a shorter period bounds how
+/// long a resource served after a missed CRD event goes unwatched).
+const REDISCOVER: Duration = Duration::from_secs(5);
 /// How long a watch that has not listed yet holds the collector back (a
 /// resource that cannot be watched must not stop collection for good).
 const SYNC_GRACE: Duration = Duration::from_secs(10);

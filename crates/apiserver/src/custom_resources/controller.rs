@@ -31,26 +31,35 @@ pub(crate) async fn reconcile(server: &ApiServer) -> Result<(), ApiError> {
         .collect();
     let all: Vec<Value> = crds.iter().map(|(_, v)| v.clone()).collect();
     let mut served = Vec::new();
+    let mut status_writes = Vec::new();
+    let mut finalizing = Vec::new();
     for (kv, crd) in &crds {
         if crd.deletion_timestamp().is_some() {
-            finalize(server, kv, crd).await?;
+            finalizing.push((kv, crd));
             continue;
         }
         let updated = with_naming_status(crd, &all);
-        if &updated != crd {
-            match store.update(&kv.key, encode_for_store(&updated)?, Some(kv.mod_revision)).await {
-                Ok(_) => {}
-                // Changed meanwhile: the next reconcile sees the new one.
-                Err(store::StoreError::Conflict { .. } | store::StoreError::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
         if condition_is_true(&updated, "Established") {
-            served.push(updated);
+            served.push(updated.clone());
+        }
+        if &updated != crd {
+            status_writes.push((kv, updated));
         }
     }
+    // Serve first: whoever sees a CRD's new status (a watch event) then
+    // finds its resource in discovery, with no window in between.
     let resources = custom.install(&served);
     *server.inner.registry.write() = Registry::with_custom(resources);
+    for (kv, updated) in status_writes {
+        match store.update(&kv.key, encode_for_store(&updated)?, Some(kv.mod_revision)).await {
+            // Changed meanwhile: the reconcile its event causes sees the new one.
+            Ok(_) | Err(store::StoreError::Conflict { .. } | store::StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (kv, crd) in finalizing {
+        finalize(server, kv, crd).await?;
+    }
     Ok(())
 }
 
