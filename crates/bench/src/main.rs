@@ -1,7 +1,9 @@
 //! `nubis-bench`: starts the real `nubis` binary on a fresh data dir and
 //! measures what BENCHMARKS.md reports: start-up to ready, durable creates
-//! under concurrency, large lists, watch latency, and idle memory.
+//! under concurrency, large lists, watch latency, idle memory, scheduling
+//! throughput and a 10,000-pod fleet.
 
+mod fleet;
 mod server;
 mod stats;
 mod scenarios;
@@ -79,6 +81,20 @@ enum What {
         #[arg(long, default_value_t = 64)]
         clients: usize,
     },
+    /// Deployments created at once on `nodes` simulated nodes: the time
+    /// until every pod is Running, the server's memory at that size, and
+    /// its CPU use once settled.
+    Fleet {
+        #[arg(long, default_value_t = 100)]
+        nodes: usize,
+        #[arg(long, default_value_t = 100)]
+        deployments: usize,
+        #[arg(long, default_value_t = 100)]
+        replicas: usize,
+        /// How long the settled server is watched for CPU use.
+        #[arg(long, default_value_t = 30)]
+        settle_seconds: u64,
+    },
     /// Everything above with the default sizes.
     All,
 }
@@ -98,6 +114,9 @@ fn main() -> Result<()> {
             What::Crd { runs } => scenarios::crd(&cli.nubis, runs).await,
             What::Rss => scenarios::rss(&cli.nubis).await,
             What::Schedule { nodes, pods, clients } => scheduling::schedule(&cli.nubis, nodes, pods, clients).await,
+            What::Fleet { nodes, deployments, replicas, settle_seconds } => {
+                fleet::fleet(&cli.nubis, nodes, deployments, replicas, std::time::Duration::from_secs(settle_seconds)).await
+            }
             What::All => {
                 scenarios::startup(&cli.nubis, 10).await?;
                 scenarios::rss(&cli.nubis).await?;
@@ -106,7 +125,8 @@ fn main() -> Result<()> {
                 scenarios::rbac(&cli.nubis, 100, 1, 2000, 3).await?;
                 scenarios::crd(&cli.nubis, 20).await?;
                 scenarios::watch(&cli.nubis, 100, 200).await?;
-                scheduling::schedule(&cli.nubis, 100, 5000, 64).await
+                scheduling::schedule(&cli.nubis, 100, 5000, 64).await?;
+                fleet::fleet(&cli.nubis, 100, 100, 100, std::time::Duration::from_secs(30)).await
             }
         }
     })

@@ -1,0 +1,127 @@
+//! A fleet at scale: `nubis up --simulated-nodes N`, D Deployments of R
+//! replicas created at once, and the figures the controllers issue names:
+//! the time until every pod is Running (through the Deployment,
+//! ReplicaSet, scheduler and simulated kubelet), the server's resident
+//! memory at that size, and its CPU use once everything has settled.
+
+use crate::server::Server;
+use crate::stats::ms;
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, ListParams, PostParams};
+use kube::runtime::watcher;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+use tokio::time::Instant;
+
+fn deployment(name: &str, replicas: usize) -> Result<Deployment> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]},
+            },
+        },
+    }))?)
+}
+
+/// Resident and peak resident memory of a process, from /proc.
+fn memory(pid: u32) -> Result<(String, String)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .with_context(|| format!("{name} in /proc/{pid}/status"))
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// CPU time (user + system) the process has used so far.
+fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which may itself hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("/proc/PID/stat format")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<u64> { Ok(fields.get(i).context("/proc/PID/stat field")?.parse()?) };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
+    let total = ticks(11)? + ticks(12)?;
+    // Linux reports in USER_HZ, 100 on every architecture Nubis targets.
+    Ok(Duration::from_millis(total * 10))
+}
+
+pub async fn fleet(nubis: &Path, nodes: usize, deployments: usize, replicas: usize, settle: Duration) -> Result<()> {
+    let pods = deployments * replicas;
+    let count = nodes.to_string();
+    let server = Server::start_with(nubis, &["--simulated-nodes", &count])?;
+    let client = server.client().await?;
+    let node_api: Api<Node> = Api::all(client.clone());
+    let t0 = Instant::now();
+    while node_api.list(&ListParams::default()).await?.items.len() < nodes {
+        anyhow::ensure!(t0.elapsed() < Duration::from_secs(60), "simulated nodes did not register within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pod_api: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let watch = tokio::spawn(async move {
+        let mut running = HashSet::new();
+        let mut events = watcher(pod_api, watcher::Config::default()).boxed();
+        while let Some(e) = events.next().await {
+            // A watch that fell behind the server's history ends with 410
+            // Gone; the watcher lists again on its next poll, as
+            // reflectors do.
+            let e = match e {
+                Ok(e) => e,
+                Err(error) => {
+                    eprintln!("pod watch restarts after: {error}");
+                    continue;
+                }
+            };
+            let (watcher::Event::Apply(p) | watcher::Event::InitApply(p)) = e else { continue };
+            if p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
+                running.insert(p.metadata.name.clone().unwrap_or_default());
+            }
+            if running.len() == pods {
+                return Ok::<_, anyhow::Error>(Instant::now());
+            }
+        }
+        anyhow::bail!("the pod watch ended early")
+    });
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let start = Instant::now();
+    let creates = futures::future::join_all((0..deployments).map(|i| {
+        let api = api.clone();
+        async move { api.create(&PostParams::default(), &deployment(&format!("d-{i}"), replicas)?).await.map_err(anyhow::Error::from) }
+    }))
+    .await;
+    for c in creates {
+        c?;
+    }
+    let all_running = tokio::time::timeout(Duration::from_secs(900), watch)
+        .await
+        .context("pods not all Running within 15 minutes")???;
+    let (rss, peak) = memory(server.pid())?;
+    println!(
+        "fleet: {deployments} Deployments x {replicas} replicas on {nodes} simulated nodes: all {pods} pods Running {} after the first create; RSS {rss} (peak {peak})",
+        ms(all_running - start)
+    );
+    // Let trailing writes (events, status) finish, then measure a quiet
+    // stretch.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let before = cpu_time(server.pid())?;
+    tokio::time::sleep(settle).await;
+    let used = cpu_time(server.pid())? - before;
+    let (rss, _) = memory(server.pid())?;
+    println!(
+        "fleet settled: {:.2}% of one core over {} s; RSS {rss}",
+        100.0 * used.as_secs_f64() / settle.as_secs_f64(),
+        settle.as_secs()
+    );
+    Ok(())
+}
