@@ -8,23 +8,45 @@
 
 pub mod autoscaler;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
 pub mod namespace;
+pub mod node_lifecycle;
+pub mod pod_cache;
+pub mod pod_gc;
 pub mod replicaset;
+pub mod resource_quota;
 pub mod scheduler;
 pub mod service_accounts;
 pub mod simulated_nodes;
+pub mod taint_eviction;
 
 use futures::future::join_all;
 
 /// What the controllers need besides a client.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The cluster CA (PEM) published in every namespace's
     /// `kube-root-ca.crt`; `None` leaves those ConfigMaps alone.
     pub root_ca: Option<String>,
+    /// How long a node may be silent before it is marked Unknown
+    /// (kube-controller-manager's `--node-monitor-grace-period`).
+    pub node_monitor_grace_period: std::time::Duration,
+    /// Ended pods kept before the oldest are deleted; 0 keeps all
+    /// (`--terminated-pod-gc-threshold`).
+    pub terminated_pod_gc_threshold: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            root_ca: None,
+            node_monitor_grace_period: node_lifecycle::DEFAULT_GRACE_PERIOD,
+            terminated_pod_gc_threshold: pod_gc::DEFAULT_TERMINATED_THRESHOLD,
+        }
+    }
 }
 
 /// Runs every controller until the client's server goes away or `stop`
@@ -39,6 +61,10 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(deployment::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
+        tokio::spawn(node_lifecycle::run(client.clone(), options.node_monitor_grace_period)),
+        tokio::spawn(taint_eviction::run(client.clone())),
+        tokio::spawn(pod_gc::run(client.clone(), options.terminated_pod_gc_threshold)),
+        tokio::spawn(resource_quota::run(client.clone())),
     ];
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),

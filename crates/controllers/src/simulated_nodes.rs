@@ -30,9 +30,9 @@ pub const DURATION_ANNOTATION: &str = "nubis.io/simulated-duration";
 pub const EXIT_CODE_ANNOTATION: &str = "nubis.io/simulated-exit-code";
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(1);
-/// Kubelet's defaults: renew every 10 s, a lease lasts 40 s.
-const LEASE_RENEW: Duration = Duration::from_secs(10);
-const LEASE_SECONDS: i32 = 40;
+/// Kubelet's default `nodeLeaseDurationSeconds`; it renews every quarter
+/// of that.
+pub const DEFAULT_LEASE_SECONDS: i32 = 40;
 const LEASE_NAMESPACE: &str = "kube-node-lease";
 /// Concurrent pod status writes.
 const WRITE_CONCURRENCY: usize = 128;
@@ -46,11 +46,15 @@ pub struct Options {
     pub pods: String,
     /// Node names are this prefix and an index.
     pub prefix: String,
+    /// The Leases' `leaseDurationSeconds`; they are renewed every quarter
+    /// of it (as kubelets do), so a short node monitor grace period can
+    /// be used without the nodes going NotReady.
+    pub lease_seconds: i32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { count: 0, cpu: "4".into(), memory: "16Gi".into(), pods: "110".into(), prefix: "sim-".into() }
+        Options { count: 0, cpu: "4".into(), memory: "16Gi".into(), pods: "110".into(), prefix: "sim-".into(), lease_seconds: DEFAULT_LEASE_SECONDS }
     }
 }
 
@@ -73,7 +77,9 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         register(&client, &options, name, i).await?;
     }
     tracing::info!(count = names.len(), "simulated nodes registered");
-    tokio::spawn(renew_leases(client.clone(), names.clone()));
+    let renew = Duration::from_millis(u64::try_from(options.lease_seconds.max(1)).unwrap_or(1) * 250);
+    tokio::spawn(renew_leases(client.clone(), names.clone(), options.lease_seconds, renew));
+    tokio::spawn(keep_ready(client.clone(), options.clone(), names.clone()));
     run_pods(client, names).await;
     Ok(())
 }
@@ -160,12 +166,12 @@ async fn register(client: &Client, options: &Options, name: &str, index: usize) 
 }
 
 /// Renews every node's Lease in `kube-node-lease`, as kubelets do.
-async fn renew_leases(client: Client, names: Vec<String>) {
+async fn renew_leases(client: Client, names: Vec<String>, lease_seconds: i32, every: Duration) {
     let leases: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
     loop {
         for name in &names {
             let now = MicroTime(jiff::Timestamp::now());
-            let patch = json!({"spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_SECONDS, "renewTime": now}});
+            let patch = json!({"spec": {"holderIdentity": name, "leaseDurationSeconds": lease_seconds, "renewTime": now}});
             match leases.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 404 => {
@@ -173,7 +179,7 @@ async fn renew_leases(client: Client, names: Vec<String>) {
                         metadata: kube::api::ObjectMeta { name: Some(name.clone()), ..Default::default() },
                         spec: Some(LeaseSpec {
                             holder_identity: Some(name.clone()),
-                            lease_duration_seconds: Some(LEASE_SECONDS),
+                            lease_duration_seconds: Some(lease_seconds),
                             renew_time: Some(now),
                             ..LeaseSpec::default()
                         }),
@@ -185,7 +191,37 @@ async fn renew_leases(client: Client, names: Vec<String>) {
                 Err(error) => tracing::debug!(%error, node = %name, "renewing the node lease"),
             }
         }
-        tokio::time::sleep(LEASE_RENEW).await;
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Posts healthy conditions again when something (the node lifecycle
+/// controller, after a missed heartbeat) says one of these nodes is not
+/// Ready, as a kubelet's next status update would.
+async fn keep_ready(client: Client, options: Options, names: Vec<String>) {
+    let index: HashMap<String, usize> = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+    let nodes: Api<Node> = Api::all(client);
+    let config = watcher::Config::default().labels(&format!("{SIMULATED_LABEL}=true"));
+    let mut stream = watcher(nodes.clone(), config).boxed();
+    while let Some(event) = stream.next().await {
+        let node = match event {
+            Ok(watcher::Event::Apply(n) | watcher::Event::InitApply(n)) => n,
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::debug!(%error, "simulated nodes node watch");
+                continue;
+            }
+        };
+        let name = node.name_any();
+        let Some(&i) = index.get(&name) else { continue };
+        let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).map(|c| c.status.as_str());
+        if ready == Some("True") || node.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let status = json!({"status": {"conditions": node_object(&options, &name, i)["status"]["conditions"].clone()}});
+        if let Err(error) = nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(status)).await {
+            tracing::debug!(%error, node = %name, "posting simulated node status");
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! `controllers` runs the built-in controllers against any API server;
 //! `sim-nodes` runs simulated nodes (a test and benchmark tool) against one.
 
+mod controller_flags;
 mod data_dir;
 mod in_process;
 mod kubeconfig;
@@ -49,6 +50,8 @@ enum Command {
         /// Log filter (tracing's env-filter syntax); RUST_LOG overrides it.
         #[arg(long, default_value = "info")]
         log: String,
+        #[command(flatten)]
+        flags: controller_flags::ControllerFlags,
     },
     /// Register simulated nodes whose pods run without containers (a test
     /// and benchmark tool) on the API server of a kubeconfig.
@@ -59,6 +62,12 @@ enum Command {
         /// How many nodes.
         #[arg(long, default_value_t = 3)]
         count: usize,
+        /// Node names are this prefix and an index (`sim-0`, ...).
+        #[arg(long, default_value = "sim-")]
+        prefix: String,
+        /// The nodes' Lease duration; they renew every quarter of it.
+        #[arg(long, default_value_t = controllers::simulated_nodes::DEFAULT_LEASE_SECONDS)]
+        node_lease_duration_seconds: i32,
         #[command(flatten)]
         size: sim_nodes::NodeSize,
     },
@@ -68,8 +77,11 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
-        Command::Controllers { kubeconfig, log } => up::run_controllers(kubeconfig, &log),
-        Command::SimNodes { kubeconfig, count, size } => sim_nodes::run(kubeconfig, count, size),
+        Command::Controllers { kubeconfig, log, flags } => up::run_controllers(kubeconfig, &log, &flags),
+        Command::SimNodes { kubeconfig, count, prefix, node_lease_duration_seconds, size } => {
+            let options = controllers::simulated_nodes::Options { prefix, lease_seconds: node_lease_duration_seconds, ..size.options(count) };
+            sim_nodes::run(kubeconfig, options)
+        }
         Command::Kubeconfig { data_dir, user, groups, namespace } => {
             let dir = data_dir::DataDir::new(&data_dir)?;
             let record = dir.read_record()?;

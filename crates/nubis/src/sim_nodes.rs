@@ -26,6 +26,14 @@ impl NodeSize {
     }
 }
 
+/// The Lease duration simulated nodes need under a node monitor grace
+/// period: kubelet's 40 s, or less when the grace period is shorter, so
+/// renewals (every quarter of it) come well within the grace period.
+pub fn lease_seconds_for(grace: std::time::Duration) -> i32 {
+    let grace = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+    simulated_nodes::DEFAULT_LEASE_SECONDS.min(grace.saturating_sub(1)).max(1)
+}
+
 /// Runs `count` simulated nodes in this process until the client's server
 /// goes away; errors are logged.
 pub async fn run_in_process(client: kube::Client, options: Options) {
@@ -35,7 +43,7 @@ pub async fn run_in_process(client: kube::Client, options: Options) {
 }
 
 /// `nubis sim-nodes`: simulated nodes against the API server of a kubeconfig.
-pub fn run(kubeconfig: Option<PathBuf>, count: usize, size: NodeSize) -> Result<()> {
+pub fn run(kubeconfig: Option<PathBuf>, options: Options) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let config = match kubeconfig {
@@ -47,7 +55,7 @@ pub fn run(kubeconfig: Option<PathBuf>, count: usize, size: NodeSize) -> Result<
         };
         let client = kube::Client::try_from(config)?;
         tokio::select! {
-            r = simulated_nodes::run(client, size.options(count)) => r.context("simulated nodes")?,
+            r = simulated_nodes::run(client, options) => r.context("simulated nodes")?,
             _ = tokio::signal::ctrl_c() => {}
         }
         Ok(())

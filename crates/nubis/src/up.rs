@@ -31,6 +31,8 @@ pub struct UpArgs {
     pub simulated_nodes: usize,
     #[command(flatten)]
     pub simulated_node_size: crate::sim_nodes::NodeSize,
+    #[command(flatten)]
+    pub controller_flags: crate::controller_flags::ControllerFlags,
 }
 
 /// The names the serving certificate covers.
@@ -75,7 +77,7 @@ pub fn run(args: UpArgs) -> Result<()> {
 }
 
 /// `nubis controllers`: the built-in controllers against any API server.
-pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str) -> Result<()> {
+pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str, flags: &crate::controller_flags::ControllerFlags) -> Result<()> {
     init_logging(log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -94,7 +96,7 @@ pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str) -> Result<()> {
         });
         let client = kube::Client::try_from(config)?;
         tracing::info!("running the built-in controllers");
-        controllers::run(client, controllers::Options { root_ca }, shutdown_signal()).await;
+        controllers::run(client, flags.options(root_ca), shutdown_signal()).await;
         Ok(())
     })
 }
@@ -132,13 +134,17 @@ async fn serve(args: UpArgs) -> Result<()> {
     let controllers = (!args.no_controllers).then(|| {
         tokio::spawn(controllers::run(
             crate::in_process::client(server.clone(), crate::in_process::controller_manager()),
-            controllers::Options { root_ca: Some(pki.ca.cert_pem.clone()) },
+            args.controller_flags.options(Some(pki.ca.cert_pem.clone())),
             std::future::pending(),
         ))
     });
     let simulated = (args.simulated_nodes > 0).then(|| {
         let client = crate::in_process::client(server.clone(), crate::in_process::controller_manager());
-        tokio::spawn(crate::sim_nodes::run_in_process(client, args.simulated_node_size.options(args.simulated_nodes)))
+        let options = controllers::simulated_nodes::Options {
+            lease_seconds: crate::sim_nodes::lease_seconds_for(args.controller_flags.node_monitor_grace_period),
+            ..args.simulated_node_size.options(args.simulated_nodes)
+        };
+        tokio::spawn(crate::sim_nodes::run_in_process(client, options))
     });
     let kubeconfig = dir.kubeconfig();
     println!("Nubis is up: the Kubernetes API is at {url}");

@@ -33,7 +33,12 @@ impl Nubis {
     pub fn start_with(args: &[&str]) -> Nubis {
         let dir = tempfile::tempdir().expect("temp dir");
         let args = args.iter().map(|a| a.to_string()).collect();
-        let mut n = Nubis { child: None, dir, port: free_port(), args };
+        let mut n = Nubis {
+            child: None,
+            dir,
+            port: free_port(),
+            args,
+        };
         n.spawn();
         n
     }
@@ -60,7 +65,12 @@ impl Nubis {
             .envs(env.iter().copied())
             .args(["up", "--data-dir"])
             .arg(self.data_dir())
-            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--log", "warn"])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{}", self.port),
+                "--log",
+                "warn",
+            ])
             .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -91,7 +101,9 @@ impl Nubis {
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             // Up to 10 s for a clean stop.
             for _ in 0..500 {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -120,19 +132,28 @@ impl Nubis {
 
     /// A kubectl of the given minor version ("1.27", "1.33") against this server.
     pub fn kubectl(&self, version: &str) -> Kubectl {
-        Kubectl { bin: kubectl_binary(version), kubeconfig: self.kubeconfig() }
+        Kubectl {
+            bin: kubectl_binary(version),
+            kubeconfig: self.kubeconfig(),
+        }
     }
 
     /// A kubeconfig for `user` in `groups`, made by `nubis kubeconfig`,
     /// written next to the data dir.
     pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> PathBuf {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nubis"));
-        cmd.args(["kubeconfig", "--data-dir"]).arg(self.data_dir()).args(["--user", user]);
+        cmd.args(["kubeconfig", "--data-dir"])
+            .arg(self.data_dir())
+            .args(["--user", user]);
         for g in groups {
             cmd.args(["--group", g]);
         }
         let out = cmd.output().expect("run nubis kubeconfig");
-        assert!(out.status.success(), "nubis kubeconfig: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "nubis kubeconfig: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let path = self.dir.path().join(format!("{user}.kubeconfig"));
         std::fs::write(&path, &out.stdout).expect("write kubeconfig");
         path
@@ -141,22 +162,31 @@ impl Nubis {
     /// A kubeconfig that authenticates with a bearer token.
     pub fn token_kubeconfig(&self, name: &str, token: &str) -> PathBuf {
         let admin = std::fs::read_to_string(self.kubeconfig()).expect("admin kubeconfig");
-        let mut kc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&admin).expect("kubeconfig yaml");
-        kc["users"] = serde_yaml_ng::from_str(&format!("- name: {name}\n  user:\n    token: {token}\n"))
-            .expect("users yaml");
+        let mut kc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&admin).expect("kubeconfig yaml");
+        kc["users"] =
+            serde_yaml_ng::from_str(&format!("- name: {name}\n  user:\n    token: {token}\n"))
+                .expect("users yaml");
         if let Some(contexts) = kc["contexts"].as_sequence_mut() {
             for c in contexts {
                 c["context"]["user"] = serde_yaml_ng::Value::from(name);
             }
         }
         let path = self.dir.path().join(format!("{name}.kubeconfig"));
-        std::fs::write(&path, serde_yaml_ng::to_string(&kc).expect("kubeconfig yaml")).expect("write kubeconfig");
+        std::fs::write(
+            &path,
+            serde_yaml_ng::to_string(&kc).expect("kubeconfig yaml"),
+        )
+        .expect("write kubeconfig");
         path
     }
 
     /// kubectl of the given version with another kubeconfig.
     pub fn kubectl_as(&self, version: &str, kubeconfig: &Path) -> Kubectl {
-        Kubectl { bin: kubectl_binary(version), kubeconfig: kubeconfig.to_path_buf() }
+        Kubectl {
+            bin: kubectl_binary(version),
+            kubeconfig: kubeconfig.to_path_buf(),
+        }
     }
 }
 
@@ -176,15 +206,19 @@ pub fn kubectl_binary(version: &str) -> PathBuf {
             return p;
         }
     }
-    if let Ok(out) = Command::new("sh").args(["-c", "command -v kubectl"]).output() {
+    if let Ok(out) = Command::new("sh")
+        .args(["-c", "command -v kubectl"])
+        .output()
+    {
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if let Ok(real) = std::fs::canonicalize(&path)
-            && let Some(dir) = real.parent() {
-                let p = dir.join(format!("kubectl.{version}"));
-                if p.exists() {
-                    return p;
-                }
+            && let Some(dir) = real.parent()
+        {
+            let p = dir.join(format!("kubectl.{version}"));
+            if p.exists() {
+                return p;
             }
+        }
     }
     PathBuf::from("kubectl")
 }
@@ -197,7 +231,9 @@ pub struct Kubectl {
 impl Kubectl {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.bin);
-        c.env("KUBECONFIG", &self.kubeconfig).env_remove("KUBECTL_EXTERNAL_DIFF").args(args);
+        c.env("KUBECONFIG", &self.kubeconfig)
+            .env_remove("KUBECTL_EXTERNAL_DIFF")
+            .args(args);
         c
     }
 
@@ -231,7 +267,12 @@ impl Kubectl {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn kubectl");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
         let out = child.wait_with_output().expect("kubectl output");
         assert!(
             out.status.success(),
@@ -254,7 +295,12 @@ impl Kubectl {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn kubectl");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
         let out = child.wait_with_output().expect("kubectl output");
         assert!(
             !out.status.success(),
@@ -291,14 +337,22 @@ impl Kubectl {
 /// exits 0 and prints `<marker>`.
 #[track_caller]
 pub fn run_python(script: &str, kubeconfig: &Path, args: &[&std::ffi::OsStr], marker: &str) {
-    let python = std::env::var("NUBIS_TEST_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string());
+    let python = std::env::var("NUBIS_TEST_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string()
+    });
     assert!(
         Path::new(&python).exists(),
         "the Python kubernetes client is needed: run `bash scripts/test` (it makes the venv) or set NUBIS_TEST_PYTHON"
     );
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
-    let out = Command::new(&python).arg(path).args(args).env("KUBECONFIG", kubeconfig).output().expect("run python");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = Command::new(&python)
+        .arg(path)
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains(marker),
@@ -328,8 +382,9 @@ spec:
 /// A kube client for this server's admin kubeconfig.
 pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-        .await
-        .expect("kubeconfig to config");
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("kubeconfig to config");
     kube::Client::try_from(config).expect("kube client")
 }
