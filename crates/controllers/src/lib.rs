@@ -11,7 +11,9 @@ pub mod deployment;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod local_provisioner;
 pub mod namespace;
+pub mod persistent_volume;
 pub mod replicaset;
 pub mod scheduler;
 pub mod service_accounts;
@@ -25,12 +27,16 @@ pub struct Options {
     /// The cluster CA (PEM) published in every namespace's
     /// `kube-root-ca.crt`; `None` leaves those ConfigMaps alone.
     pub root_ca: Option<String>,
+    /// Where the local provisioner (`nubis.io/local`, the default
+    /// StorageClass `local`) makes volume directories; `None` runs no
+    /// provisioner and creates no default class.
+    pub volume_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs every controller until the client's server goes away or `stop`
 /// resolves.
 pub async fn run(client: kube::Client, options: Options, stop: impl std::future::Future<Output = ()> + Send + 'static) {
-    let controllers = vec![
+    let mut controllers = vec![
         tokio::spawn(service_accounts::run(client.clone(), options.root_ca.clone())),
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(garbage_collector::run(client.clone())),
@@ -39,7 +45,11 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(deployment::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
+        tokio::spawn(persistent_volume::run(client.clone())),
     ];
+    if let Some(root) = options.volume_dir.clone() {
+        controllers.push(tokio::spawn(local_provisioner::run(client.clone(), root)));
+    }
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),
         _ = stop => {}
