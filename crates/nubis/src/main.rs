@@ -49,6 +49,11 @@ enum Command {
         /// Log filter (tracing's env-filter syntax); RUST_LOG overrides it.
         #[arg(long, default_value = "info")]
         log: String,
+        /// Where the local provisioner (`nubis.io/local`, the default
+        /// StorageClass `local`) makes volume directories. Without it no
+        /// volumes are provisioned and no default class is created.
+        #[arg(long)]
+        volume_dir: Option<PathBuf>,
     },
     /// Register simulated nodes whose pods run without containers (a test
     /// and benchmark tool) on the API server of a kubeconfig.
@@ -68,7 +73,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
-        Command::Controllers { kubeconfig, log } => up::run_controllers(kubeconfig, &log),
+        Command::Controllers { kubeconfig, log, volume_dir } => up::run_controllers(kubeconfig, &log, volume_dir),
         Command::SimNodes { kubeconfig, count, size } => sim_nodes::run(kubeconfig, count, size),
         Command::Kubeconfig { data_dir, user, groups, namespace } => {
             let dir = data_dir::DataDir::new(&data_dir)?;

@@ -75,7 +75,7 @@ pub fn run(args: UpArgs) -> Result<()> {
 }
 
 /// `nubis controllers`: the built-in controllers against any API server.
-pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str) -> Result<()> {
+pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str, volume_dir: Option<PathBuf>) -> Result<()> {
     init_logging(log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -94,7 +94,14 @@ pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str) -> Result<()> {
         });
         let client = kube::Client::try_from(config)?;
         tracing::info!("running the built-in controllers");
-        controllers::run(client, controllers::Options { root_ca }, shutdown_signal()).await;
+        let volume_dir = match volume_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                Some(dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?)
+            }
+            None => None,
+        };
+        controllers::run(client, controllers::Options { root_ca, volume_dir }, shutdown_signal()).await;
         Ok(())
     })
 }
@@ -132,7 +139,7 @@ async fn serve(args: UpArgs) -> Result<()> {
     let controllers = (!args.no_controllers).then(|| {
         tokio::spawn(controllers::run(
             crate::in_process::client(server.clone(), crate::in_process::controller_manager()),
-            controllers::Options { root_ca: Some(pki.ca.cert_pem.clone()) },
+            controllers::Options { root_ca: Some(pki.ca.cert_pem.clone()), volume_dir: Some(dir.volumes()) },
             std::future::pending(),
         ))
     });
