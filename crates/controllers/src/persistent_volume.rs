@@ -21,7 +21,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use matching::claim_key;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use sync::{Action, View};
 use tokio::time::Instant;
@@ -108,18 +108,18 @@ fn fresher<K: kube::Resource + Clone>(cached: &K, written: &mut HashMap<String, 
 
 fn view(stores: &Stores, written: &mut Written) -> View {
     let mut v = View::default();
-    let mut seen_claims = Vec::new();
+    let mut seen_claims = HashSet::new();
     for c in stores.claims.state() {
         let key = claim_key(&c);
         v.claims.insert(key.clone(), fresher(&c, &mut written.claims, &key));
-        seen_claims.push(key);
+        seen_claims.insert(key);
     }
     written.claims.retain(|k, _| seen_claims.contains(k));
-    let mut seen_volumes = Vec::new();
+    let mut seen_volumes = HashSet::new();
     for pv in stores.volumes.state() {
         let name = pv.name_any();
         v.volumes.insert(name.clone(), fresher(&pv, &mut written.volumes, &name));
-        seen_volumes.push(name);
+        seen_volumes.insert(name);
     }
     written.volumes.retain(|k, _| seen_volumes.contains(k));
     for c in stores.classes.state() {

@@ -553,6 +553,12 @@ async fn bind_volumes(client: &Client, steps: &[volumes::Step]) -> Result<(), St
             volumes::Step::Reserve { volume, claim } => {
                 let api = Api::<PersistentVolume>::all(client.clone());
                 let pv = api.get(volume).await.map_err(|e| e.to_string())?;
+                let taken = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).is_some_and(|r| {
+                    r.name.as_deref() != Some(claim.name_any().as_str()) || r.namespace != claim.namespace()
+                });
+                if taken {
+                    return Err(format!("persistentvolume \"{volume}\" is already bound to another claim"));
+                }
                 let reserved = volumes::reserved_volume(&pv, claim);
                 api.replace(volume, &PostParams::default(), &reserved).await.map_err(|e| e.to_string())?;
             }

@@ -340,6 +340,15 @@ mod tests {
     }
 
     #[test]
+    fn scheduler_volumes_prefilter_failure_reads_as_kubernetes_writes_it() {
+        let fit = super::super::decide::FitError { nodes: 3, reasons: Vec::new(), prefilter: Some(ERR_UNBOUND_IMMEDIATE.into()) };
+        assert_eq!(
+            fit.to_string(),
+            "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        );
+    }
+
+    #[test]
     fn scheduler_volumes_a_selected_node_is_kept() {
         let mut c = claim("dyn", "1Gi", Some("local"));
         c.metadata.annotations = Some([(ANN_SELECTED_NODE.to_string(), "sim-2".to_string())].into());
