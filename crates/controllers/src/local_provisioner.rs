@@ -110,7 +110,8 @@ async fn act(client: &Client, recorder: &Recorder, work: Work, recent: &mut Hash
     match work {
         Work::Provision { claim, volume, dir } => {
             let name = volume.name_any();
-            if recent.contains_key(&name) {
+            let key = format!("provisioned/{name}");
+            if recent.contains_key(&key) {
                 return;
             }
             let object = claim_ref(&claim);
@@ -138,7 +139,7 @@ async fn act(client: &Client, recorder: &Recorder, work: Work, recent: &mut Hash
                     return;
                 }
             }
-            recent.insert(name.clone(), Instant::now());
+            recent.insert(key, Instant::now());
             recorder.record(&object, NORMAL, "ProvisioningSucceeded", format!("Successfully provisioned volume {name}")).await;
         }
         Work::Fail { claim, message } => {
@@ -149,7 +150,8 @@ async fn act(client: &Client, recorder: &Recorder, work: Work, recent: &mut Hash
             }
         }
         Work::Delete { volume, dir } => {
-            if recent.contains_key(&volume) {
+            let key = format!("deleted/{volume}");
+            if recent.contains_key(&key) {
                 return;
             }
             if let Some(dir) = dir
@@ -166,7 +168,7 @@ async fn act(client: &Client, recorder: &Recorder, work: Work, recent: &mut Hash
             }
             match volumes.delete(&volume, &DeleteParams::default()).await {
                 Ok(_) => {
-                    recent.insert(volume, Instant::now());
+                    recent.insert(key, Instant::now());
                 }
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
                 Err(error) => tracing::debug!(%error, %volume, "deleting a released volume"),
