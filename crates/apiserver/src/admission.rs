@@ -2,7 +2,8 @@
 //! stored. Here namespace lifecycle (no new objects in a missing or
 //! terminating namespace), field validation against the schema and RBAC
 //! escalation checks; in `admission/` the plugins in Kubernetes' order
-//! (`chain`): ServiceAccount, LimitRanger, PodSecurity, ResourceQuota.
+//! (`chain`): ServiceAccount, LimitRanger, DefaultStorageClass, PodSecurity,
+//! ResourceQuota.
 
 use crate::error::{ApiError, Qualified};
 use crate::query::FieldValidation;
@@ -11,6 +12,7 @@ use apimachinery::object::ObjectExt;
 use serde_json::Value;
 
 mod chain;
+mod default_storage_class;
 mod limit_ranger;
 mod pod_security;
 mod quota;

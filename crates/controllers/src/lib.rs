@@ -12,8 +12,10 @@ pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod local_provisioner;
 pub mod namespace;
 pub mod node_lifecycle;
+pub mod persistent_volume;
 pub mod pod_cache;
 pub mod pod_gc;
 pub mod replicaset;
@@ -37,6 +39,10 @@ pub struct Options {
     /// Ended pods kept before the oldest are deleted; 0 keeps all
     /// (`--terminated-pod-gc-threshold`).
     pub terminated_pod_gc_threshold: usize,
+    /// Where the local provisioner (`nubis.io/local`, the default
+    /// StorageClass `local`) makes volume directories; `None` runs no
+    /// provisioner and creates no default class.
+    pub volume_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -45,6 +51,7 @@ impl Default for Options {
             root_ca: None,
             node_monitor_grace_period: node_lifecycle::DEFAULT_GRACE_PERIOD,
             terminated_pod_gc_threshold: pod_gc::DEFAULT_TERMINATED_THRESHOLD,
+            volume_dir: None,
         }
     }
 }
@@ -52,7 +59,7 @@ impl Default for Options {
 /// Runs every controller until the client's server goes away or `stop`
 /// resolves.
 pub async fn run(client: kube::Client, options: Options, stop: impl std::future::Future<Output = ()> + Send + 'static) {
-    let controllers = vec![
+    let mut controllers = vec![
         tokio::spawn(service_accounts::run(client.clone(), options.root_ca.clone())),
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(garbage_collector::run(client.clone())),
@@ -65,7 +72,11 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(taint_eviction::run(client.clone())),
         tokio::spawn(pod_gc::run(client.clone(), options.terminated_pod_gc_threshold)),
         tokio::spawn(resource_quota::run(client.clone())),
+        tokio::spawn(persistent_volume::run(client.clone())),
     ];
+    if let Some(root) = options.volume_dir.clone() {
+        controllers.push(tokio::spawn(local_provisioner::run(client.clone(), root)));
+    }
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),
         _ = stop => {}

@@ -12,13 +12,17 @@
 mod cache;
 mod decide;
 mod filter;
-mod resources;
+pub(crate) mod resources;
 mod score;
+mod volumes;
 
 use cache::{Cache, PodInfo};
 use decide::FitError;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Binding, Event as CoreEvent, EventSource, Node, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{
+    Binding, Event as CoreEvent, EventSource, Node, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
+};
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
@@ -61,6 +65,9 @@ pub enum Error {
 enum Input {
     Pod(Box<watcher::Event<Pod>>),
     Node(Box<watcher::Event<Node>>),
+    Claim(Box<watcher::Event<PersistentVolumeClaim>>),
+    Volume(Box<watcher::Event<PersistentVolume>>),
+    Class(Box<watcher::Event<StorageClass>>),
     /// A binding request finished.
     Bound { key: String, node: String, ok: bool },
     /// The pod and node watches ended.
@@ -79,6 +86,7 @@ struct Pending {
 struct Scheduler {
     client: Client,
     cache: Cache,
+    volumes: volumes::Volumes,
     pending: HashMap<String, Pending>,
     /// Pods to try now, in arrival order.
     active: VecDeque<String>,
@@ -116,13 +124,15 @@ pub async fn run(client: Client) {
             None
         }
     });
+    let storage = storage_watches(&client);
     let (tx, rx) = mpsc::unbounded_channel();
     let results = tokio_stream_of(rx);
-    let watches = futures::stream::select(pods, nodes).filter_map(futures::future::ready).chain(futures::stream::once(async { Input::Closed }));
+    let watches = futures::stream::select(futures::stream::select(pods, nodes), storage).filter_map(futures::future::ready).chain(futures::stream::once(async { Input::Closed }));
     let mut inputs = futures::stream::select(watches, results).boxed();
     let mut s = Scheduler {
         client,
         cache: Cache::default(),
+        volumes: volumes::Volumes::default(),
         pending: HashMap::new(),
         active: VecDeque::new(),
         queued: HashSet::new(),
@@ -142,7 +152,7 @@ pub async fn run(client: Client) {
     // pod updates must not starve deciding.
     let mut handled = 0;
     loop {
-        let ready = s.pods_synced && s.nodes_synced && !s.active.is_empty();
+        let ready = s.pods_synced && s.nodes_synced && s.volumes.synced() && !s.active.is_empty();
         if ready && handled >= BATCH {
             s.schedule_batch();
             handled = 0;
@@ -180,6 +190,24 @@ pub async fn run(client: Client) {
     }
 }
 
+/// Claims, volumes and classes, for volume binding.
+fn storage_watches(client: &Client) -> impl futures::Stream<Item = Option<Input>> + Send + 'static {
+    fn log<K>(e: Result<watcher::Event<K>, watcher::Error>, wrap: fn(Box<watcher::Event<K>>) -> Input) -> Option<Input> {
+        match e {
+            Ok(e) => Some(wrap(Box::new(e))),
+            Err(error) => {
+                tracing::debug!(%error, "scheduler storage watch");
+                None
+            }
+        }
+    }
+    let config = watcher::Config::default;
+    let claims = watcher(Api::<PersistentVolumeClaim>::all(client.clone()), config()).map(|e| log(e, Input::Claim));
+    let volumes = watcher(Api::<PersistentVolume>::all(client.clone()), config()).map(|e| log(e, Input::Volume));
+    let classes = watcher(Api::<StorageClass>::all(client.clone()), config()).map(|e| log(e, Input::Class));
+    futures::stream::select(futures::stream::select(claims, volumes), classes)
+}
+
 /// An unbounded receiver as a stream.
 fn tokio_stream_of(mut rx: mpsc::UnboundedReceiver<Input>) -> impl futures::Stream<Item = Input> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
@@ -212,7 +240,23 @@ impl Scheduler {
         match input {
             Input::Pod(e) => self.pod_event(*e),
             Input::Node(e) => self.node_event(*e),
+            Input::Claim(e) => {
+                if self.volumes.claims.apply(*e) {
+                    self.retry_unschedulable(false);
+                }
+            }
+            Input::Volume(e) => {
+                if self.volumes.volumes.apply(*e) {
+                    self.retry_unschedulable(false);
+                }
+            }
+            Input::Class(e) => {
+                if self.volumes.classes.apply(*e) {
+                    self.retry_unschedulable(false);
+                }
+            }
             Input::Bound { key, node, ok } => {
+                self.volumes.release(&key);
                 if !ok && self.assumed.remove(&key) {
                     // The binding did not happen: give the room back and
                     // try again later unless the pod has gone or been bound.
@@ -408,14 +452,33 @@ impl Scheduler {
         let Some(p) = self.pending.get_mut(&key) else { return };
         let info = PodInfo::new(p.pod.clone());
         self.tie = self.tie.wrapping_add(1);
-        match decide::decide(&info, &self.cache, self.tie) {
+        let claims = self.volumes.prefilter(&p.pod);
+        let decision = match &claims {
+            Err(reason) => Err(FitError { nodes: self.cache.nodes.len(), reasons: Vec::new(), prefilter: Some(reason.clone()) }),
+            Ok(None) => decide::decide(&info, &self.cache, self.tie),
+            Ok(Some(claims)) => {
+                let volumes = &self.volumes;
+                decide::decide_with(&info, &self.cache, self.tie, &|node| volumes.filter(&key, claims, node))
+            }
+        };
+        match decision {
             Ok(node) => {
                 // The pod stays pending (and is retried if the binding
                 // fails) until the watch shows it bound.
                 let pod = p.pod.clone();
+                let steps = match (&claims, self.cache.nodes.get(&node)) {
+                    (Ok(Some(claims)), Some(n)) => self.volumes.steps(&key, claims, n).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
                 self.assumed.insert(key.clone());
                 self.cache.place(info, &node);
-                tokio::spawn(bind(self.client.clone(), self.binds.clone(), pod, node, self.results.clone()));
+                if steps.is_empty() {
+                    tokio::spawn(bind(self.client.clone(), self.binds.clone(), pod, node, self.results.clone()));
+                } else {
+                    self.volumes.reserve(&key, &steps);
+                    let task = bind_volumes_then_pod(self.client.clone(), self.binds.clone(), pod, node, steps, self.results.clone());
+                    tokio::spawn(task);
+                }
             }
             Err(fit) => {
                 p.attempts += 1;
@@ -455,6 +518,70 @@ async fn bind(client: Client, limit: Arc<Semaphore>, pod: Arc<Pod>, node: String
         let message = format!("Successfully assigned {key} to {node}");
         emit(&client, &pod, "Normal", "Scheduled", "Binding", message).await;
     }
+}
+
+/// Kubernetes' VolumeBinding PreBind: reserve the chosen volumes and
+/// tell provisioners the node, wait (without holding up other decisions)
+/// until every claim is bound, then bind the pod.
+async fn bind_volumes_then_pod(
+    client: Client,
+    limit: Arc<Semaphore>,
+    pod: Arc<Pod>,
+    node: String,
+    steps: Vec<volumes::Step>,
+    results: mpsc::UnboundedSender<Input>,
+) {
+    if let Err(error) = bind_volumes(&client, &steps).await {
+        let key = pod_key(&pod);
+        tracing::info!(pod = %key, %error, "binding volumes failed");
+        let _ = results.send(Input::Bound { key, node, ok: false });
+        let message = format!("running PreBind plugin \"VolumeBinding\": binding volumes: {error}");
+        emit(&client, &pod, "Warning", "FailedScheduling", "Scheduling", message).await;
+        return;
+    }
+    bind(client, limit, pod, node, results).await;
+}
+
+/// How long a pod waits for its claims to be bound (kube-scheduler's
+/// `bindTimeoutSeconds`).
+const VOLUME_BIND_TIMEOUT: Duration = Duration::from_secs(600);
+
+async fn bind_volumes(client: &Client, steps: &[volumes::Step]) -> Result<(), String> {
+    let claims_api = |c: &PersistentVolumeClaim| Api::<PersistentVolumeClaim>::namespaced(client.clone(), &c.namespace().unwrap_or_default());
+    for step in steps {
+        match step {
+            volumes::Step::Reserve { volume, claim } => {
+                let api = Api::<PersistentVolume>::all(client.clone());
+                let pv = api.get(volume).await.map_err(|e| e.to_string())?;
+                let taken = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).is_some_and(|r| {
+                    r.name.as_deref() != Some(claim.name_any().as_str()) || r.namespace != claim.namespace()
+                });
+                if taken {
+                    return Err(format!("persistentvolume \"{volume}\" is already bound to another claim"));
+                }
+                let reserved = volumes::reserved_volume(&pv, claim);
+                api.replace(volume, &PostParams::default(), &reserved).await.map_err(|e| e.to_string())?;
+            }
+            volumes::Step::SelectNode { claim, node } => {
+                let patch = serde_json::json!({"metadata": {"annotations": {crate::persistent_volume::matching::ANN_SELECTED_NODE: node}}});
+                claims_api(claim).patch(&claim.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let deadline = Instant::now() + VOLUME_BIND_TIMEOUT;
+    for step in steps {
+        let claim = step.claim();
+        loop {
+            let current = claims_api(claim).get_opt(&claim.name_any()).await.map_err(|e| e.to_string())?;
+            match current {
+                None => return Err(format!("persistentvolumeclaim \"{}\" not found", claim.name_any())),
+                Some(c) if volumes::is_bound(&c) => break,
+                Some(_) if Instant::now() >= deadline => return Err("context deadline exceeded".into()),
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn post_binding(client: &Client, pod: &Pod, node: &str) -> Result<(), Error> {

@@ -21,6 +21,7 @@ impl ControllerFlags {
             root_ca,
             node_monitor_grace_period: self.node_monitor_grace_period,
             terminated_pod_gc_threshold: self.terminated_pod_gc_threshold,
+            volume_dir: None,
         }
     }
 }

@@ -35,6 +35,11 @@ impl DataDir {
         self.root.join("state.db")
     }
 
+    /// Where the local provisioner makes volume directories.
+    pub fn volumes(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
+
     pub fn kubeconfig(&self) -> PathBuf {
         self.root.join("kubeconfig")
     }

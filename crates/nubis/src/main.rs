@@ -52,6 +52,11 @@ enum Command {
         log: String,
         #[command(flatten)]
         flags: controller_flags::ControllerFlags,
+        /// Where the local provisioner (`nubis.io/local`, the default
+        /// StorageClass `local`) makes volume directories. Without it no
+        /// volumes are provisioned and no default class is created.
+        #[arg(long)]
+        volume_dir: Option<PathBuf>,
     },
     /// Register simulated nodes whose pods run without containers (a test
     /// and benchmark tool) on the API server of a kubeconfig.
@@ -77,7 +82,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
-        Command::Controllers { kubeconfig, log, flags } => up::run_controllers(kubeconfig, &log, &flags),
+        Command::Controllers { kubeconfig, log, flags, volume_dir } => up::run_controllers(kubeconfig, &log, &flags, volume_dir),
         Command::SimNodes { kubeconfig, count, prefix, node_lease_duration_seconds, size } => {
             let options = controllers::simulated_nodes::Options { prefix, lease_seconds: node_lease_duration_seconds, ..size.options(count) };
             sim_nodes::run(kubeconfig, options)

@@ -77,7 +77,7 @@ pub fn run(args: UpArgs) -> Result<()> {
 }
 
 /// `nubis controllers`: the built-in controllers against any API server.
-pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str, flags: &crate::controller_flags::ControllerFlags) -> Result<()> {
+pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str, flags: &crate::controller_flags::ControllerFlags, volume_dir: Option<PathBuf>) -> Result<()> {
     init_logging(log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -96,7 +96,14 @@ pub fn run_controllers(kubeconfig: Option<PathBuf>, log: &str, flags: &crate::co
         });
         let client = kube::Client::try_from(config)?;
         tracing::info!("running the built-in controllers");
-        controllers::run(client, flags.options(root_ca), shutdown_signal()).await;
+        let volume_dir = match volume_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                Some(dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?)
+            }
+            None => None,
+        };
+        controllers::run(client, controllers::Options { volume_dir, ..flags.options(root_ca) }, shutdown_signal()).await;
         Ok(())
     })
 }
@@ -134,7 +141,7 @@ async fn serve(args: UpArgs) -> Result<()> {
     let controllers = (!args.no_controllers).then(|| {
         tokio::spawn(controllers::run(
             crate::in_process::client(server.clone(), crate::in_process::controller_manager()),
-            args.controller_flags.options(Some(pki.ca.cert_pem.clone())),
+            controllers::Options { volume_dir: Some(dir.volumes()), ..args.controller_flags.options(Some(pki.ca.cert_pem.clone())) },
             std::future::pending(),
         ))
     });

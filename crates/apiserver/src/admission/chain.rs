@@ -1,12 +1,12 @@
 //! The admission plugins in Kubernetes' (v1.33) order: mutating ones
-//! (LimitRanger defaults, ServiceAccount, and the token controller's
+//! (LimitRanger defaults, ServiceAccount, DefaultStorageClass, and the token controller's
 //! Secret population done at create here) before validation, validating
 //! ones (LimitRanger bounds, PodSecurity, ResourceQuota last) after it; and
 //! what the server does after a write in place of controllers that do not
 //! run yet (a new namespace's `default` ServiceAccount and CA ConfigMap,
 //! quota usage after a delete).
 
-use super::{limit_ranger, pod_security, quota, service_account};
+use super::{default_storage_class, limit_ranger, pod_security, quota, service_account};
 use crate::error::ApiError;
 use crate::rest::{Ctx, Target};
 use crate::server::ApiServer;
@@ -73,6 +73,7 @@ pub(crate) fn mutate(ctx: &Ctx, obj: &mut Value) -> Result<(), ApiError> {
     }
     limit_ranger::default(ctx, obj);
     service_account::admit_pod(ctx, obj)?;
+    default_storage_class::admit(ctx, obj);
     service_account::populate_token_secret(ctx, obj)
 }
 

@@ -2,7 +2,7 @@
 //! pick the best; or, when none fits, the diagnosis in kube-scheduler's
 //! words (`0/3 nodes are available: 3 Insufficient cpu. preemption: ...`).
 
-use super::cache::{Cache, PodInfo};
+use super::cache::{Cache, NodeInfo, PodInfo};
 use super::filter::{Reason, filter, prefilter};
 use super::score::score;
 use std::collections::BTreeMap;
@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 pub struct FitError {
     pub nodes: usize,
     pub reasons: Vec<Vec<Reason>>,
+    /// A reason that rules out every node before any is filtered
+    /// (Kubernetes' PreFilter rejection, e.g. a missing claim).
+    pub prefilter: Option<String>,
 }
 
 impl std::fmt::Display for FitError {
@@ -22,6 +25,13 @@ impl std::fmt::Display for FitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.nodes == 0 {
             return write!(f, "no nodes available to schedule pods");
+        }
+        if let Some(reason) = &self.prefilter {
+            let n = self.nodes;
+            return write!(
+                f,
+                "0/{n} nodes are available: {reason}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling."
+            );
         }
         let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
         for reasons in &self.reasons {
@@ -54,17 +64,28 @@ fn sorted(histogram: BTreeMap<&str, usize>) -> String {
 /// Picks a node for the pod. `tie` rotates the choice among equally good
 /// nodes (Kubernetes picks one at random).
 pub fn decide(pod: &PodInfo, cache: &Cache, tie: usize) -> Result<String, FitError> {
+    decide_with(pod, cache, tie, &|_| Ok(()))
+}
+
+/// [`decide`] with one more filter after the built-in ones (volume
+/// binding).
+pub fn decide_with(
+    pod: &PodInfo,
+    cache: &Cache,
+    tie: usize,
+    more: &dyn Fn(&NodeInfo) -> Result<(), Vec<Reason>>,
+) -> Result<String, FitError> {
     let state = prefilter(pod, cache);
     let mut feasible = Vec::new();
     let mut reasons = Vec::new();
     for node in cache.nodes.values() {
-        match filter(pod, node, &state) {
+        match filter(pod, node, &state).and_then(|()| more(node)) {
             Ok(()) => feasible.push(node),
             Err(r) => reasons.push(r),
         }
     }
     if feasible.is_empty() {
-        return Err(FitError { nodes: cache.nodes.len(), reasons });
+        return Err(FitError { nodes: cache.nodes.len(), reasons, prefilter: None });
     }
     if feasible.len() == 1 {
         return Ok(feasible[0].name.clone());
