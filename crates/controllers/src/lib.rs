@@ -7,15 +7,18 @@
 //! any cluster (`nubis controllers --kubeconfig`).
 
 pub mod autoscaler;
+pub mod cronjob;
 pub mod deployment;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod job;
 pub mod namespace;
 pub mod replicaset;
 pub mod scheduler;
 pub mod service_accounts;
 pub mod simulated_nodes;
+pub mod ttl_after_finished;
 
 use futures::future::join_all;
 
@@ -39,6 +42,9 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(deployment::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
+        tokio::spawn(job::run(client.clone())),
+        tokio::spawn(cronjob::run(client.clone())),
+        tokio::spawn(ttl_after_finished::run(client.clone())),
     ];
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),
