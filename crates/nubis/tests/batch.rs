@@ -185,6 +185,7 @@ async fn batch_jobs_and_cronjobs_on_simulated_nodes() {
         ),
     );
     apply(&k, &job("later", json!({"suspend": true}), "500ms", 0));
+    apply(&k, &job("dropped", json!({}), "60s", 0));
 
     k.ok(&[
         "wait",
@@ -335,6 +336,14 @@ async fn batch_jobs_and_cronjobs_on_simulated_nodes() {
     });
     eventually("the ttl job's pods deleted", 15, || {
         pods_of(&k, "ttl").is_empty().then_some(())
+    });
+
+    // A running Job deleted in the background: its pods lose the tracking
+    // finalizer and go.
+    assert_eq!(pods_of(&k, "dropped").len(), 1);
+    k.ok(&["delete", "job", "dropped", "--wait=false"]);
+    eventually("the deleted job's pods gone", 20, || {
+        pods_of(&k, "dropped").is_empty().then_some(())
     });
 
     // A suspended Job runs nothing until resumed.
