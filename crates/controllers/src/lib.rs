@@ -7,11 +7,13 @@
 //! any cluster (`nubis controllers --kubeconfig`).
 
 pub mod autoscaler;
+pub mod cronjob;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod job;
 pub mod local_provisioner;
 pub mod namespace;
 pub mod node_lifecycle;
@@ -24,6 +26,7 @@ pub mod scheduler;
 pub mod service_accounts;
 pub mod simulated_nodes;
 pub mod taint_eviction;
+pub mod ttl_after_finished;
 
 use futures::future::join_all;
 
@@ -73,6 +76,9 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(pod_gc::run(client.clone(), options.terminated_pod_gc_threshold)),
         tokio::spawn(resource_quota::run(client.clone())),
         tokio::spawn(persistent_volume::run(client.clone())),
+        tokio::spawn(job::run(client.clone())),
+        tokio::spawn(cronjob::run(client.clone())),
+        tokio::spawn(ttl_after_finished::run(client.clone())),
     ];
     if let Some(root) = options.volume_dir.clone() {
         controllers.push(tokio::spawn(local_provisioner::run(client.clone(), root)));

@@ -49,11 +49,23 @@ impl Expectations {
         self.satisfied_at(key, in_cache, tokio::time::Instant::now())
     }
 
+    /// Like [`Expectations::satisfied`] for controllers whose pods linger
+    /// after a delete (finalizers): `created` tells whether the cache shows
+    /// a created pod, `deleted` whether it shows a deleted one gone or
+    /// terminating.
+    pub fn satisfied_by(&self, key: &str, created: impl Fn(&str) -> bool, deleted: impl Fn(&str) -> bool) -> bool {
+        self.check(key, created, deleted, tokio::time::Instant::now())
+    }
+
     fn satisfied_at(&self, key: &str, in_cache: impl Fn(&str) -> bool, now: tokio::time::Instant) -> bool {
+        self.check(key, &in_cache, |n| !in_cache(n), now)
+    }
+
+    fn check(&self, key: &str, created: impl Fn(&str) -> bool, deleted: impl Fn(&str) -> bool, now: tokio::time::Instant) -> bool {
         let mut all = self.pending.lock();
         let Some(p) = all.get_mut(key) else { return true };
-        p.creates.retain(|n| !in_cache(n));
-        p.deletes.retain(|n| in_cache(n));
+        p.creates.retain(|n| !created(n));
+        p.deletes.retain(|n| !deleted(n));
         let expired = p.since.is_some_and(|t| now.duration_since(t) > TTL);
         if p.creates.is_empty() && p.deletes.is_empty() || expired {
             if expired {
