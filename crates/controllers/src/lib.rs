@@ -7,15 +7,18 @@
 //! any cluster (`nubis controllers --kubeconfig`).
 
 pub mod autoscaler;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod history;
 pub mod namespace;
 pub mod replicaset;
 pub mod scheduler;
 pub mod service_accounts;
 pub mod simulated_nodes;
+pub mod statefulset;
 
 use futures::future::join_all;
 
@@ -38,6 +41,8 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(autoscaler::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(deployment::run(client.clone())),
+        tokio::spawn(statefulset::run(client.clone())),
+        tokio::spawn(daemonset::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
     ];
     tokio::select! {
