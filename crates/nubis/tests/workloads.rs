@@ -5,7 +5,8 @@
 //! the partition, and `rollout history|undo|status` work on its
 //! ControllerRevisions; a DaemonSet runs one pod per node, follows nodes
 //! that come, go or stop fitting, and rolls an image update to every node.
-//! Claims stay Pending here (no volume binder); nothing depends on binding.
+//! A kill -9 mid-rollout resumes both kinds after the restart. Claims stay
+//! Pending here (no volume binder); nothing depends on binding.
 
 #![allow(clippy::unwrap_used)]
 
@@ -355,4 +356,33 @@ async fn workloads_daemonset_one_pod_per_node_rolls_and_follows_nodes() {
     // Deleting the DaemonSet takes its pods and revisions.
     k.ok(&["delete", "daemonset", "agent"]);
     wait_for("every agent pod to go", || items(&k, "pods", "app=agent").is_empty());
+}
+
+#[test]
+fn workloads_restart_mid_rollout_resumes() {
+    let mut nubis = Nubis::start_with(&["--simulated-nodes", "3"]);
+    let k = nubis.kubectl(V);
+    k.ok_stdin(&["apply", "-f", "-"], &STATEFULSET.replace("replicas: 0", "replicas: 3"));
+    k.ok_stdin(&["apply", "-f", "-"], DAEMONSET);
+    k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    k.ok(&["rollout", "status", "daemonset/agent", "--timeout=60s"]);
+    k.ok(&["set", "image", "statefulset/web", "nginx=nginx:2"]);
+    k.ok(&["set", "image", "daemonset/agent", "agent=agent:2"]);
+    wait_for("the rollouts to start", || pod_images(&k, "app=web").get("web-2").is_none_or(|i| i == "nginx:2"));
+    nubis.kill9();
+    nubis.spawn();
+    let k = nubis.kubectl(V);
+    k.ok(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    k.ok(&["rollout", "status", "daemonset/agent", "--timeout=60s"]);
+    wait_for("nginx:2 on every ordinal", || {
+        let i = pod_images(&k, "app=web");
+        i.keys().cloned().collect::<Vec<_>>() == ["web-0", "web-1", "web-2"] && i.values().all(|i| i == "nginx:2")
+    });
+    wait_for("agent:2 on every node", || {
+        let a = agents(&k);
+        a.len() == 3 && a.values().all(|i| i == "agent:2")
+    });
+    assert_eq!(items(&k, "pods", "app=agent").len(), 3);
+    assert_eq!(revisions(&k).len(), 2);
+    assert_eq!(items(&k, "controllerrevisions", "app=agent").len(), 2);
 }
