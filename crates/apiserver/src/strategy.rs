@@ -75,6 +75,9 @@ pub fn prepare_for_create(r: &Resource, obj: &mut Value) {
     if is(r, "batch", "jobs") {
         apimachinery::defaults::generate_job_selector(obj);
     }
+    if is(r, "apps", "daemonsets") {
+        template_generation(obj, None);
+    }
     if is(r, "apiextensions.k8s.io", "customresourcedefinitions") {
         apimachinery::crd::prepare_for_create(obj);
         return;
@@ -138,6 +141,9 @@ pub fn prepare_for_update(r: &Resource, new: &mut Value, old: &Value, target: Ta
             if is(r, "apiextensions.k8s.io", "customresourcedefinitions") {
                 apimachinery::crd::prepare_for_update(new, old);
             }
+            if is(r, "apps", "daemonsets") {
+                template_generation(new, Some(old));
+            }
         }
     }
     // System metadata is the server's.
@@ -157,6 +163,32 @@ pub fn prepare_for_update(r: &Resource, new: &mut Value, old: &Value, target: Ta
     if r.has_generation && target == Target::Main && spec_changed(new, old) {
         let g = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
         meta_mut(new).insert("generation".into(), Value::from(g + 1));
+    }
+}
+
+/// The annotation apps/v1 DaemonSets carry their template generation in
+/// (internally `spec.templateGeneration`).
+const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+/// Sets a DaemonSet's template generation as Kubernetes' strategy does:
+/// 1 on create, the old value on update, plus one when the pod template
+/// changed; what the client sent is ignored. The DaemonSet controller
+/// labels pods with it (`pod-template-generation`).
+fn template_generation(new: &mut Value, old: Option<&Value>) {
+    let generation = match old {
+        None => 1,
+        Some(old) => {
+            let previous = old
+                .pointer(&format!("/metadata/annotations/{}", TEMPLATE_GENERATION.replace('/', "~1")))
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0);
+            if new.pointer("/spec/template") != old.pointer("/spec/template") { previous + 1 } else { previous }
+        }
+    };
+    let annotations = meta_mut(new).entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(a) = annotations {
+        a.insert(TEMPLATE_GENERATION.into(), Value::String(generation.to_string()));
     }
 }
 
@@ -371,5 +403,28 @@ pub fn normalize(r: &Resource, obj: &mut Value) {
                 data.insert(k, Value::String(base64::engine::general_purpose::STANDARD.encode(s)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_daemonset_template_generation_counts_template_changes() {
+        let mut ds = json!({"metadata": {"name": "a", "annotations": {TEMPLATE_GENERATION: "9"}},
+            "spec": {"template": {"spec": {"containers": [{"image": "a:1"}]}}}});
+        template_generation(&mut ds, None);
+        assert_eq!(ds["metadata"]["annotations"][TEMPLATE_GENERATION], "1");
+        let old = ds.clone();
+        let mut same = old.clone();
+        same["spec"]["minReadySeconds"] = json!(5);
+        template_generation(&mut same, Some(&old));
+        assert_eq!(same["metadata"]["annotations"][TEMPLATE_GENERATION], "1");
+        let mut changed = old.clone();
+        changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:2");
+        changed["metadata"]["annotations"] = json!({});
+        template_generation(&mut changed, Some(&old));
+        assert_eq!(changed["metadata"]["annotations"][TEMPLATE_GENERATION], "2");
     }
 }

@@ -8,11 +8,13 @@
 
 pub mod autoscaler;
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod history;
 pub mod job;
 pub mod local_provisioner;
 pub mod namespace;
@@ -25,6 +27,7 @@ pub mod resource_quota;
 pub mod scheduler;
 pub mod service_accounts;
 pub mod simulated_nodes;
+pub mod statefulset;
 pub mod taint_eviction;
 pub mod ttl_after_finished;
 
@@ -70,6 +73,8 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         tokio::spawn(autoscaler::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(deployment::run(client.clone())),
+        tokio::spawn(statefulset::run(client.clone())),
+        tokio::spawn(daemonset::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
         tokio::spawn(node_lifecycle::run(client.clone(), options.node_monitor_grace_period)),
         tokio::spawn(taint_eviction::run(client.clone())),

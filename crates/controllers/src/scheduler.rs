@@ -9,9 +9,9 @@
 //! writes and events run in spawned tasks and report back, so deciding
 //! never waits on the API.
 
-mod cache;
+pub(crate) mod cache;
 mod decide;
-mod filter;
+pub(crate) mod filter;
 pub(crate) mod resources;
 mod score;
 mod volumes;
