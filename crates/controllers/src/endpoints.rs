@@ -6,7 +6,6 @@
 
 mod desired;
 
-use crate::informer::Informer;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -39,12 +38,14 @@ struct Ctx {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client, pods: Informer<Pod>) {
+pub async fn run(client: Client) {
     let controller = Controller::new(Api::<Service>::all(client.clone()), watcher::Config::default());
     let services = controller.store();
     tokio::spawn(clean_up_after_services(client.clone()));
     controller
-        .watches_shared_stream(pods.touched(), move |pod| services_of(&services, &pod))
+        .watches(Api::<Pod>::all(client.clone()), watcher::Config::default(), move |pod: Pod| {
+            services_of(&services, &pod)
+        })
         .run(reconcile, error_policy, Arc::new(Ctx { client }))
         .for_each(|result| async move {
             if let Err(e) = result {
