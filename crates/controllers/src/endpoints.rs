@@ -6,6 +6,7 @@
 
 mod desired;
 
+use crate::informer::Informer;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -38,14 +39,12 @@ struct Ctx {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, pods: Informer<Pod>) {
     let controller = Controller::new(Api::<Service>::all(client.clone()), watcher::Config::default());
     let services = controller.store();
     tokio::spawn(clean_up_after_services(client.clone()));
     controller
-        .watches(Api::<Pod>::all(client.clone()), watcher::Config::default(), move |pod: Pod| {
-            services_of(&services, &pod)
-        })
+        .watches_shared_stream(pods.touched(), move |pod| services_of(&services, &pod))
         .run(reconcile, error_policy, Arc::new(Ctx { client }))
         .for_each(|result| async move {
             if let Err(e) = result {

@@ -22,6 +22,8 @@ use std::time::Duration;
 /// How long a repeat of an event is folded into the first one (Kubernetes'
 /// correlator keeps its cache for about as long as an Event lives).
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
+/// How often series older than the window are dropped from memory.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Event types, as `kubectl describe` prints them.
 pub const NORMAL: &str = "Normal";
@@ -48,12 +50,18 @@ struct Seen {
 pub struct Recorder {
     client: Client,
     component: String,
-    seen: Mutex<HashMap<Key, Seen>>,
+    seen: Mutex<Series>,
+}
+
+/// Recent series and when old ones were last forgotten.
+struct Series {
+    map: HashMap<Key, Seen>,
+    pruned: jiff::Timestamp,
 }
 
 impl Recorder {
     pub fn new(client: Client, component: &str) -> Recorder {
-        Recorder { client, component: component.to_string(), seen: Mutex::new(HashMap::new()) }
+        Recorder { client, component: component.to_string(), seen: Mutex::new(Series { map: HashMap::new(), pruned: jiff::Timestamp::now() }) }
     }
 
     /// Records an event about `object`; failures are logged.
@@ -69,10 +77,15 @@ impl Recorder {
         let now = jiff::Timestamp::now();
         let events: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let repeat = {
-            let mut seen = self.seen.lock();
-            // Forget series that ended long ago so the cache stays small.
-            seen.retain(|_, s| now.duration_since(s.last).unsigned_abs() < DEDUP_WINDOW);
-            seen.get_mut(&key).map(|s| {
+            let mut series = self.seen.lock();
+            // Forget series that ended long ago so the cache stays small;
+            // at most once a minute, since a controller creating thousands
+            // of pods records thousands of distinct events.
+            if now.duration_since(series.pruned).unsigned_abs() >= PRUNE_EVERY {
+                series.pruned = now;
+                series.map.retain(|_, s| now.duration_since(s.last).unsigned_abs() < DEDUP_WINDOW);
+            }
+            series.map.get_mut(&key).map(|s| {
                 s.count += 1;
                 s.last = now;
                 (s.name.clone(), s.count)
@@ -94,7 +107,7 @@ impl Recorder {
         let name = event.metadata.name.clone().unwrap_or_default();
         match events.create(&PostParams::default(), &event).await {
             Ok(_) => {
-                self.seen.lock().insert(key, Seen { name, count: 1, last: now });
+                self.seen.lock().map.insert(key, Seen { name, count: 1, last: now });
             }
             Err(error) => tracing::warn!(%error, reason, %message, "could not record event"),
         }

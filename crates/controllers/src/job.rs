@@ -18,6 +18,7 @@ pub mod indexes;
 pub mod pods;
 pub mod sync;
 
+use crate::informer::Informer;
 use crate::events::{self, Recorder};
 use crate::replicaset::claim::{self, Claim};
 use crate::replicaset::expectations::Expectations;
@@ -27,8 +28,8 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use parking_lot::Mutex;
 use pods::Backoff;
@@ -109,17 +110,13 @@ struct Ctx {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client) {
-    run_with(client, Backoff::default()).await
+pub async fn run(client: Client, pods: Informer<Pod>) {
+    run_with(client, pods, Backoff::default()).await
 }
 
 /// Runs the controller with another pod failure back-off.
-pub async fn run_with(client: Client, backoff: Backoff) {
-    let (pods, writer) = reflector::store();
-    let pod_events = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .touched_objects();
+pub async fn run_with(client: Client, informer: Informer<Pod>, backoff: Backoff) {
+    let (pods, pod_events) = (informer.store(), informer.touched());
     let controller = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default());
     let jobs = controller.store();
     let lookup = jobs.clone();
@@ -134,7 +131,7 @@ pub async fn run_with(client: Client, backoff: Backoff) {
     });
     let orphans = tokio::spawn(clean_orphans(ctx.clone()));
     controller
-        .watches_stream(pod_events, move |pod| owners_of(&lookup, &pod))
+        .watches_shared_stream(pod_events, move |pod| owners_of(&lookup, &pod))
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(error) = result {

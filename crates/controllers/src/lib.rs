@@ -15,12 +15,12 @@ pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
 pub mod history;
+pub mod informer;
 pub mod job;
 pub mod local_provisioner;
 pub mod namespace;
 pub mod node_lifecycle;
 pub mod persistent_volume;
-pub mod pod_cache;
 pub mod pod_gc;
 pub mod replicaset;
 pub mod resource_quota;
@@ -65,23 +65,26 @@ impl Default for Options {
 /// Runs every controller until the client's server goes away or `stop`
 /// resolves.
 pub async fn run(client: kube::Client, options: Options, stop: impl std::future::Future<Output = ()> + Send + 'static) {
+    // One pod watch and cache for every controller that reads pods.
+    let (pods, pod_informer) = informer::Informer::start(kube::Api::all(client.clone()), kube::runtime::watcher::Config::default(), informer::trim_pod);
     let mut controllers = vec![
+        pod_informer,
         tokio::spawn(service_accounts::run(client.clone(), options.root_ca.clone())),
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(garbage_collector::run(client.clone())),
-        tokio::spawn(endpoints::run(client.clone())),
+        tokio::spawn(endpoints::run(client.clone(), pods.clone())),
         tokio::spawn(autoscaler::run(client.clone())),
-        tokio::spawn(replicaset::run(client.clone())),
+        tokio::spawn(replicaset::run(client.clone(), pods.clone())),
         tokio::spawn(deployment::run(client.clone())),
         tokio::spawn(statefulset::run(client.clone())),
         tokio::spawn(daemonset::run(client.clone())),
-        tokio::spawn(scheduler::run(client.clone())),
+        tokio::spawn(scheduler::run(client.clone(), pods.clone())),
         tokio::spawn(node_lifecycle::run(client.clone(), options.node_monitor_grace_period)),
-        tokio::spawn(taint_eviction::run(client.clone())),
-        tokio::spawn(pod_gc::run(client.clone(), options.terminated_pod_gc_threshold)),
+        tokio::spawn(taint_eviction::run(client.clone(), pods.clone())),
+        tokio::spawn(pod_gc::run(client.clone(), pods.clone(), options.terminated_pod_gc_threshold)),
         tokio::spawn(resource_quota::run(client.clone())),
         tokio::spawn(persistent_volume::run(client.clone())),
-        tokio::spawn(job::run(client.clone())),
+        tokio::spawn(job::run(client.clone(), pods.clone())),
         tokio::spawn(cronjob::run(client.clone())),
         tokio::spawn(ttl_after_finished::run(client.clone())),
     ];

@@ -11,7 +11,7 @@
 pub mod plan;
 
 use crate::disruption::{self, Disruption};
-use crate::pod_cache;
+use crate::informer::Informer;
 use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -41,9 +41,9 @@ const FORCED: Disruption<'static> = Disruption {
 };
 
 /// Runs the collector until its watches end.
-pub async fn run(client: Client, terminated_threshold: usize) {
+pub async fn run(client: Client, pods: Informer<Pod>, terminated_threshold: usize) {
     let (nodes, node_writer) = reflector::store::<Node>();
-    let (pods, pod_changes) = pod_cache::watch(&client);
+    let pods = pods.store();
     let node_gone = Arc::new(tokio::sync::Notify::new());
     let notify = node_gone.clone();
     let node_watch = tokio::spawn(
@@ -57,12 +57,11 @@ pub async fn run(client: Client, terminated_threshold: usize) {
                 async {}
             }),
     );
-    let pod_watch = tokio::spawn(pod_changes.for_each(|_| async {}));
     if nodes.wait_until_ready().await.is_err() || pods.wait_until_ready().await.is_err() {
         return;
     }
     let mut missing: HashMap<String, Timestamp> = HashMap::new();
-    while !node_watch.is_finished() && !pod_watch.is_finished() {
+    while !node_watch.is_finished() {
         let wait = pass(&client, &nodes, &pods, terminated_threshold, &mut missing).await;
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -14,6 +14,7 @@ pub mod claim;
 pub mod expectations;
 pub mod pods;
 
+use crate::informer::Informer;
 use crate::events::{self, Recorder};
 use claim::Claim;
 use expectations::Expectations;
@@ -22,8 +23,8 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,12 +58,8 @@ struct Ctx {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client) {
-    let (pods, writer) = reflector::store();
-    let pod_events = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .touched_objects();
+pub async fn run(client: Client, informer: Informer<Pod>) {
+    let (pods, pod_events) = (informer.store(), informer.touched());
     let controller = Controller::new(Api::<ReplicaSet>::all(client.clone()), watcher::Config::default());
     let replicasets = controller.store();
     let lookup = replicasets.clone();
@@ -74,7 +71,7 @@ pub async fn run(client: Client) {
         expectations: Expectations::default(),
     });
     controller
-        .watches_stream(pod_events, move |pod| owners_of(&lookup, &pod))
+        .watches_shared_stream(pod_events, move |pod| owners_of(&lookup, &pod))
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(error) = result {

@@ -16,6 +16,7 @@ pub(crate) mod resources;
 mod score;
 mod volumes;
 
+use crate::informer::Informer;
 use cache::{Cache, PodInfo};
 use decide::FitError;
 use futures::{FutureExt, StreamExt};
@@ -63,7 +64,7 @@ pub enum Error {
 
 /// Everything that moves the scheduler, in one place.
 enum Input {
-    Pod(Box<watcher::Event<Pod>>),
+    Pod(Box<watcher::Event<Arc<Pod>>>),
     Node(Box<watcher::Event<Node>>),
     Claim(Box<watcher::Event<PersistentVolumeClaim>>),
     Volume(Box<watcher::Event<PersistentVolume>>),
@@ -109,14 +110,8 @@ struct Scheduler {
 }
 
 /// Runs the scheduler until its watches end.
-pub async fn run(client: Client) {
-    let pods = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()).map(|e| match e {
-        Ok(e) => Some(Input::Pod(Box::new(e))),
-        Err(error) => {
-            tracing::debug!(%error, "scheduler pod watch");
-            None
-        }
-    });
+pub async fn run(client: Client, pods: Informer<Pod>) {
+    let pods = pods.subscribe().map(|e| Some(Input::Pod(Box::new(e))));
     let nodes = watcher(Api::<Node>::all(client.clone()), watcher::Config::default()).map(|e| match e {
         Ok(e) => Some(Input::Node(Box::new(e))),
         Err(error) => {
@@ -274,7 +269,7 @@ impl Scheduler {
         }
     }
 
-    fn pod_event(&mut self, event: watcher::Event<Pod>) {
+    fn pod_event(&mut self, event: watcher::Event<Arc<Pod>>) {
         match event {
             watcher::Event::Init => self.relist_pods = Some(HashSet::new()),
             watcher::Event::InitApply(pod) => {
@@ -334,7 +329,7 @@ impl Scheduler {
         }
     }
 
-    fn pod_changed(&mut self, pod: Pod) {
+    fn pod_changed(&mut self, pod: Arc<Pod>) {
         let key = pod_key(&pod);
         if is_terminal(&pod) {
             self.pod_gone(&key);
@@ -346,7 +341,7 @@ impl Scheduler {
             self.forget_pending(&key);
             let had_affinity_waiters = !self.unschedulable.is_empty();
             let known = self.cache.pods.get(&key).is_some_and(|(n, _)| *n == node);
-            self.cache.place(PodInfo::new(Arc::new(pod)), &node);
+            self.cache.place(PodInfo::new(pod), &node);
             if !known && had_affinity_waiters {
                 self.retry_unschedulable(true);
             }
@@ -360,7 +355,6 @@ impl Scheduler {
             self.forget_pending(&key);
             return;
         }
-        let pod = Arc::new(pod);
         match self.pending.get_mut(&key) {
             Some(p) => {
                 let changed = p.pod.spec != pod.spec || p.pod.metadata.labels != pod.metadata.labels;

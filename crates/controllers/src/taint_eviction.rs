@@ -12,7 +12,7 @@ pub mod decide;
 
 use crate::disruption::{self, Disruption};
 use crate::events::{self, Recorder};
-use crate::pod_cache;
+use crate::informer::Informer;
 use decide::Verdict;
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -63,9 +63,9 @@ struct State {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, pods: Informer<Pod>) {
     let (nodes, node_writer) = reflector::store::<Node>();
-    let (pods, pod_changes) = pod_cache::watch(&client);
+    let (pods, pod_changes) = (pods.store(), pods.touched());
     let changed = Arc::new(tokio::sync::Notify::new());
     let (n1, n2) = (changed.clone(), changed.clone());
     let node_watch = tokio::spawn(
