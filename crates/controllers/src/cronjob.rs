@@ -151,8 +151,7 @@ async fn delete_job(ctx: &Ctx, cj: &CronJob, job: &str) -> bool {
 
 #[tracing::instrument(skip_all, fields(cronjob = %format!("{}/{}", cached.namespace().unwrap_or_default(), cached.name_any())))]
 async fn reconcile(cached: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    ctx.jobs
-        .wait_until_ready()
+    crate::cache_ready::ready(&ctx.jobs)
         .await
         .map_err(|_| Error::CacheGone)?;
     let ns = cached.namespace().unwrap_or_default();

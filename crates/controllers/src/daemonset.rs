@@ -135,8 +135,8 @@ fn message(e: &kube::Error) -> String {
 
 #[tracing::instrument(skip_all, fields(daemonset = %format!("{}/{}", ds.namespace().unwrap_or_default(), ds.name_any())))]
 async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    ctx.pods.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
-    ctx.nodes.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
+    crate::cache_ready::ready(&ctx.pods).await.map_err(|_| Error::CacheGone)?;
+    crate::cache_ready::ready(&ctx.nodes).await.map_err(|_| Error::CacheGone)?;
     let ns = ds.namespace().unwrap_or_default();
     let name = ds.name_any();
     let key = format!("{ns}/{name}");

@@ -111,7 +111,7 @@ fn code(e: &kube::Error) -> Option<u16> {
 
 #[tracing::instrument(skip_all, fields(deployment = %format!("{}/{}", d.namespace().unwrap_or_default(), d.name_any())))]
 async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    ctx.replicasets.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
+    crate::cache_ready::ready(&ctx.replicasets).await.map_err(|_| Error::CacheGone)?;
     let ns = d.namespace().unwrap_or_default();
     let name = d.name_any();
     let key = format!("{ns}/{name}");

@@ -136,7 +136,7 @@ where
                 }
                 if s.relist {
                     s.relist = false;
-                    if s.store.wait_until_ready().await.is_err() {
+                    if crate::cache_ready::ready(&s.store).await.is_err() {
                         return None;
                     }
                     s.pending.push_back(Event::Init);

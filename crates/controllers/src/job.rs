@@ -205,8 +205,7 @@ fn min_requeue(a: Option<Duration>, b: Duration) -> Option<Duration> {
 
 #[tracing::instrument(skip_all, fields(job = %format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())))]
 async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    ctx.pods
-        .wait_until_ready()
+    crate::cache_ready::ready(&ctx.pods)
         .await
         .map_err(|_| Error::CacheGone)?;
     let ns = job.namespace().unwrap_or_default();
@@ -736,7 +735,7 @@ async fn record_finished(ctx: &Ctx, job: &Job, c: &k8s_openapi::api::batch::v1::
 /// orphan worker does. The Job is read live before, so a Job the cache
 /// has not shown yet keeps its pods.
 async fn clean_orphans(ctx: Arc<Ctx>) {
-    if ctx.pods.wait_until_ready().await.is_err() || ctx.jobs.wait_until_ready().await.is_err() {
+    if crate::cache_ready::ready(&ctx.pods).await.is_err() || crate::cache_ready::ready(&ctx.jobs).await.is_err() {
         return;
     }
     loop {

@@ -7,6 +7,7 @@
 //! any cluster (`nubis controllers --kubeconfig`).
 
 pub mod autoscaler;
+pub mod cache_ready;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;

@@ -82,7 +82,7 @@ pub async fn run(client: Client, grace: Duration) {
         .reflect(lease_writer)
         .for_each(|_| async {}),
     );
-    if nodes.wait_until_ready().await.is_err() || leases.wait_until_ready().await.is_err() {
+    if crate::cache_ready::ready(&nodes).await.is_err() || crate::cache_ready::ready(&leases).await.is_err() {
         return;
     }
     let mut ctx = Ctx {

@@ -61,9 +61,9 @@ pub(crate) fn watch(client: &Client) -> (Stores, impl Stream<Item = ()> + Send +
 
 impl Stores {
     pub async fn ready(&self) -> bool {
-        self.claims.wait_until_ready().await.is_ok()
-            && self.volumes.wait_until_ready().await.is_ok()
-            && self.classes.wait_until_ready().await.is_ok()
+        crate::cache_ready::ready(&self.claims).await.is_ok()
+            && crate::cache_ready::ready(&self.volumes).await.is_ok()
+            && crate::cache_ready::ready(&self.classes).await.is_ok()
     }
 }
 

@@ -126,8 +126,8 @@ fn message(e: &kube::Error) -> String {
 
 #[tracing::instrument(skip_all, fields(statefulset = %format!("{}/{}", set.namespace().unwrap_or_default(), set.name_any())))]
 async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    ctx.pods.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
-    ctx.claims.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
+    crate::cache_ready::ready(&ctx.pods).await.map_err(|_| Error::CacheGone)?;
+    crate::cache_ready::ready(&ctx.claims).await.map_err(|_| Error::CacheGone)?;
     let ns = set.namespace().unwrap_or_default();
     let name = set.name_any();
     let key = format!("{ns}/{name}");

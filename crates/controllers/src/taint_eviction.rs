@@ -81,7 +81,7 @@ pub async fn run(client: Client, pods: Informer<Pod>) {
         n2.notify_one();
         async {}
     }));
-    if nodes.wait_until_ready().await.is_err() || pods.wait_until_ready().await.is_err() {
+    if crate::cache_ready::ready(&nodes).await.is_err() || crate::cache_ready::ready(&pods).await.is_err() {
         return;
     }
     let recorder = Recorder::new(client.clone(), COMPONENT);
