@@ -9,8 +9,8 @@ use crate::stats::ms;
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, ListParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
 use std::collections::HashSet;
 use std::path::Path;
@@ -62,12 +62,7 @@ pub async fn fleet(nubis: &Path, nodes: usize, deployments: usize, replicas: usi
     let count = nodes.to_string();
     let server = Server::start_with(nubis, &["--simulated-nodes", &count])?;
     let client = server.client().await?;
-    let node_api: Api<Node> = Api::all(client.clone());
-    let t0 = Instant::now();
-    while node_api.list(&ListParams::default()).await?.items.len() < nodes {
-        anyhow::ensure!(t0.elapsed() < Duration::from_secs(60), "simulated nodes did not register within 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::server::wait_for_nodes(&client, nodes).await?;
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let watch = tokio::spawn(async move {
         let mut running = HashSet::new();

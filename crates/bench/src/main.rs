@@ -84,6 +84,16 @@ enum What {
     /// Deployments created at once on `nodes` simulated nodes: the time
     /// until every pod is Running, the server's memory at that size, and
     /// its CPU use once settled.
+    /// The scheduler alone: pods created first, then the scheduler
+    /// starts as its own process.
+    Scheduler {
+        #[arg(long, default_value_t = 100)]
+        nodes: usize,
+        #[arg(long, default_value_t = 5000)]
+        pods: usize,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
     Fleet {
         #[arg(long, default_value_t = 100)]
         nodes: usize,
@@ -114,6 +124,7 @@ fn main() -> Result<()> {
             What::Crd { runs } => scenarios::crd(&cli.nubis, runs).await,
             What::Rss => scenarios::rss(&cli.nubis).await,
             What::Schedule { nodes, pods, clients } => scheduling::schedule(&cli.nubis, nodes, pods, clients).await,
+            What::Scheduler { nodes, pods, clients } => scheduling::scheduler_only(&cli.nubis, nodes, pods, clients).await,
             What::Fleet { nodes, deployments, replicas, settle_seconds } => {
                 fleet::fleet(&cli.nubis, nodes, deployments, replicas, std::time::Duration::from_secs(settle_seconds)).await
             }
@@ -126,6 +137,7 @@ fn main() -> Result<()> {
                 scenarios::crd(&cli.nubis, 20).await?;
                 scenarios::watch(&cli.nubis, 100, 200).await?;
                 scheduling::schedule(&cli.nubis, 100, 5000, 64).await?;
+                scheduling::scheduler_only(&cli.nubis, 100, 5000, 64).await?;
                 fleet::fleet(&cli.nubis, 100, 100, 100, std::time::Duration::from_secs(30)).await
             }
         }

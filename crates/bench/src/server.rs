@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub struct Server {
-    child: Child,
+    process: Process,
     _dir: tempfile::TempDir,
     pub data_dir: PathBuf,
 }
@@ -24,16 +24,17 @@ impl Server {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("data");
         let port = free_port()?;
-        let child = Command::new(nubis)
-            .args(["up", "--log", "warn", "--data-dir"])
-            .arg(&data_dir)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", nubis.display()))?;
-        Ok(Server { child, _dir: dir, data_dir })
+        let process = Process::spawn(
+            Command::new(nubis)
+                .args(["up", "--log", "warn", "--data-dir"])
+                .arg(&data_dir)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .args(extra)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
+        )
+        .with_context(|| format!("starting {}", nubis.display()))?;
+        Ok(Server { process, _dir: dir, data_dir })
     }
 
     /// Spawns the server and waits for the line it prints when it serves.
@@ -44,7 +45,7 @@ impl Server {
     /// Starts the server with more `nubis up` arguments and waits for it.
     pub fn start_with(nubis: &Path, extra: &[&str]) -> Result<Server> {
         let mut s = Server::spawn_with(nubis, extra)?;
-        let stdout = s.child.stdout.take().context("stdout")?;
+        let stdout = s.process.0.stdout.take().context("stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -60,7 +61,7 @@ impl Server {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.0.id()
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
@@ -92,9 +93,32 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
+/// A child process that is stopped (SIGTERM) when dropped.
+pub struct Process(Child);
+
+impl Process {
+    pub fn spawn(command: &mut Command) -> Result<Process> {
+        Ok(Process(command.spawn().context("starting a child process")?))
     }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `count` nodes have registered (simulated nodes start with
+/// the server), at most a minute.
+pub async fn wait_for_nodes(client: &kube::Client, count: usize) -> Result<()> {
+    use k8s_openapi::api::core::v1::Node;
+    use kube::api::{Api, ListParams};
+    let nodes: Api<Node> = Api::all(client.clone());
+    let t0 = std::time::Instant::now();
+    while nodes.list(&ListParams::default()).await?.items.len() < count {
+        anyhow::ensure!(t0.elapsed() < Duration::from_secs(60), "{count} nodes did not register within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
 }

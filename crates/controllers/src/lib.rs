@@ -26,6 +26,7 @@ pub mod pod_gc;
 pub mod replicaset;
 pub mod resource_quota;
 pub mod scheduler;
+pub mod selection;
 pub mod service_accounts;
 pub mod simulated_nodes;
 pub mod statefulset;
@@ -50,6 +51,8 @@ pub struct Options {
     /// StorageClass `local`) makes volume directories; `None` runs no
     /// provisioner and creates no default class.
     pub volume_dir: Option<std::path::PathBuf>,
+    /// Which controllers run (`--controllers`).
+    pub controllers: selection::Selection,
 }
 
 impl Default for Options {
@@ -59,38 +62,89 @@ impl Default for Options {
             node_monitor_grace_period: node_lifecycle::DEFAULT_GRACE_PERIOD,
             terminated_pod_gc_threshold: pod_gc::DEFAULT_TERMINATED_THRESHOLD,
             volume_dir: None,
+            controllers: selection::Selection::default(),
         }
     }
 }
 
-/// Runs every controller until the client's server goes away or `stop`
-/// resolves.
+/// Runs the selected controllers until the client's server goes away or
+/// `stop` resolves.
 pub async fn run(client: kube::Client, options: Options, stop: impl std::future::Future<Output = ()> + Send + 'static) {
-    // One pod watch and cache for every controller that reads pods.
-    let (pods, pod_informer) = informer::Informer::start(kube::Api::all(client.clone()), kube::runtime::watcher::Config::default(), informer::trim_pod);
-    let mut controllers = vec![
-        pod_informer,
-        tokio::spawn(service_accounts::run(client.clone(), options.root_ca.clone())),
-        tokio::spawn(namespace::run(client.clone())),
-        tokio::spawn(garbage_collector::run(client.clone())),
-        tokio::spawn(endpoints::run(client.clone(), pods.clone())),
-        tokio::spawn(autoscaler::run(client.clone())),
-        tokio::spawn(replicaset::run(client.clone(), pods.clone())),
-        tokio::spawn(deployment::run(client.clone())),
-        tokio::spawn(statefulset::run(client.clone())),
-        tokio::spawn(daemonset::run(client.clone())),
-        tokio::spawn(scheduler::run(client.clone(), pods.clone())),
-        tokio::spawn(node_lifecycle::run(client.clone(), options.node_monitor_grace_period)),
-        tokio::spawn(taint_eviction::run(client.clone(), pods.clone())),
-        tokio::spawn(pod_gc::run(client.clone(), pods.clone(), options.terminated_pod_gc_threshold)),
-        tokio::spawn(resource_quota::run(client.clone())),
-        tokio::spawn(persistent_volume::run(client.clone())),
-        tokio::spawn(job::run(client.clone(), pods.clone())),
-        tokio::spawn(cronjob::run(client.clone())),
-        tokio::spawn(ttl_after_finished::run(client.clone())),
-    ];
-    if let Some(root) = options.volume_dir.clone() {
-        controllers.push(tokio::spawn(local_provisioner::run(client.clone(), root)));
+    use tokio::task::JoinHandle;
+    let on = |name: &str| options.controllers.runs(name);
+    let c = || client.clone();
+    // One pod watch and cache for every controller that reads pods, started
+    // only if one of them runs.
+    let pod_readers = ["endpoints-controller", "replicaset-controller", "scheduler", "taint-eviction-controller", "pod-garbage-collector-controller", "job-controller"];
+    let mut controllers: Vec<JoinHandle<()>> = Vec::new();
+    let pods = pod_readers.iter().any(|n| on(n)).then(|| {
+        let (pods, task) = informer::Informer::start(kube::Api::all(c()), kube::runtime::watcher::Config::default(), informer::trim_pod);
+        controllers.push(task);
+        pods
+    });
+    let pod = |name: &str| if on(name) { pods.clone() } else { None };
+    let l = &mut controllers;
+    if on("serviceaccount-controller") {
+        l.push(tokio::spawn(service_accounts::run(c(), options.root_ca.clone())));
+    }
+    if on("namespace-controller") {
+        l.push(tokio::spawn(namespace::run(c())));
+    }
+    if on("garbage-collector-controller") {
+        l.push(tokio::spawn(garbage_collector::run(c())));
+    }
+    if let Some(p) = pod("endpoints-controller") {
+        l.push(tokio::spawn(endpoints::run(c(), p)));
+    }
+    if on("horizontal-pod-autoscaler-controller") {
+        l.push(tokio::spawn(autoscaler::run(c())));
+    }
+    if let Some(p) = pod("replicaset-controller") {
+        l.push(tokio::spawn(replicaset::run(c(), p)));
+    }
+    if on("deployment-controller") {
+        l.push(tokio::spawn(deployment::run(c())));
+    }
+    if on("statefulset-controller") {
+        l.push(tokio::spawn(statefulset::run(c())));
+    }
+    if on("daemonset-controller") {
+        l.push(tokio::spawn(daemonset::run(c())));
+    }
+    if let Some(p) = pod("scheduler") {
+        l.push(tokio::spawn(scheduler::run(c(), p)));
+    }
+    if on("node-lifecycle-controller") {
+        l.push(tokio::spawn(node_lifecycle::run(c(), options.node_monitor_grace_period)));
+    }
+    if let Some(p) = pod("taint-eviction-controller") {
+        l.push(tokio::spawn(taint_eviction::run(c(), p)));
+    }
+    if let Some(p) = pod("pod-garbage-collector-controller") {
+        l.push(tokio::spawn(pod_gc::run(c(), p, options.terminated_pod_gc_threshold)));
+    }
+    if on("resourcequota-controller") {
+        l.push(tokio::spawn(resource_quota::run(c())));
+    }
+    if on("persistentvolume-binder-controller") {
+        l.push(tokio::spawn(persistent_volume::run(c())));
+    }
+    if let Some(p) = pod("job-controller") {
+        l.push(tokio::spawn(job::run(c(), p)));
+    }
+    if on("cronjob-controller") {
+        l.push(tokio::spawn(cronjob::run(c())));
+    }
+    if on("ttl-after-finished-controller") {
+        l.push(tokio::spawn(ttl_after_finished::run(c())));
+    }
+    if let Some(root) = options.volume_dir.clone().filter(|_| on("local-provisioner")) {
+        l.push(tokio::spawn(local_provisioner::run(c(), root)));
+    }
+    tracing::info!(controllers = %options.controllers.names().collect::<Vec<_>>().join(","), "controllers running");
+    if controllers.is_empty() {
+        stop.await;
+        return;
     }
     tokio::select! {
         _ = join_all(controllers) => tracing::warn!("the controllers stopped"),

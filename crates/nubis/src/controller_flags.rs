@@ -13,6 +13,11 @@ pub struct ControllerFlags {
     /// garbage collector deletes the oldest; 0 keeps them all.
     #[arg(long, default_value_t = controllers::pod_gc::DEFAULT_TERMINATED_THRESHOLD)]
     pub terminated_pod_gc_threshold: usize,
+    /// Which controllers run: `*` for all, `NAME` to add one, `-NAME` to
+    /// leave one out, e.g. `*,-scheduler` (kube-controller-manager's
+    /// names, plus `scheduler` and `local-provisioner`).
+    #[arg(long, default_value = "*", value_parser = controllers::selection::Selection::parse)]
+    pub controllers: controllers::selection::Selection,
 }
 
 impl ControllerFlags {
@@ -22,6 +27,7 @@ impl ControllerFlags {
             node_monitor_grace_period: self.node_monitor_grace_period,
             terminated_pod_gc_threshold: self.terminated_pod_gc_threshold,
             volume_dir: None,
+            controllers: self.controllers.clone(),
         }
     }
 }

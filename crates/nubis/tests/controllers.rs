@@ -253,3 +253,45 @@ fn controllers_default_service_account_and_root_ca_come_back() {
         (cm["data"]["ca.crt"] == pem.as_str()).then_some(())
     });
 }
+
+#[test]
+fn controllers_flag_runs_only_the_selected_controllers() {
+    let nubis = Nubis::start_with(&["--simulated-nodes", "1", "--controllers", "*,-scheduler"]);
+    let k = nubis.kubectl(V);
+    // Every controller but the scheduler runs: the Deployment gets its
+    // ReplicaSet and pod, which nobody binds.
+    k.ok(&["create", "deployment", "web", "--image=nginx"]);
+    let pod = eventually("the Deployment's pod", || {
+        let pods = k.json(&["get", "pods", "-l", "app=web"]);
+        pods["items"][0]["metadata"]["name"].as_str().map(str::to_string)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let unbound = k.json(&["get", "pod", &pod]);
+    assert!(unbound["spec"].get("nodeName").is_none(), "{unbound}");
+    let events = k.ok(&["get", "events", "--field-selector", &format!("involvedObject.name={pod}")]);
+    assert!(!events.contains("FailedScheduling") && !events.contains("Scheduled"), "{events}");
+
+    // A scheduler alone, as its own process, binds it.
+    let child = Command::new(env!("CARGO_BIN_EXE_nubis"))
+        .args(["controllers", "--log", "warn", "--controllers", "scheduler", "--kubeconfig"])
+        .arg(nubis.kubeconfig())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start nubis controllers");
+    let _scheduler = ControllersProcess(child);
+    eventually("the pod bound and Running", || {
+        let p = k.json(&["get", "pod", &pod]);
+        (p["spec"]["nodeName"] == "sim-0" && p["status"]["phase"] == "Running").then_some(())
+    });
+
+    // An unknown name is refused with the list of known ones.
+    let out = Command::new(env!("CARGO_BIN_EXE_nubis"))
+        .args(["controllers", "--controllers", "*,-schedular", "--kubeconfig"])
+        .arg(nubis.kubeconfig())
+        .output()
+        .expect("run nubis controllers");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown controller \"schedular\"") && stderr.contains("job-controller"), "{stderr}");
+}
