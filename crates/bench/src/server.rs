@@ -115,7 +115,7 @@ pub async fn wait_for_nodes(client: &kube::Client, count: usize) -> Result<()> {
     use k8s_openapi::api::core::v1::Node;
     use kube::api::{Api, ListParams};
     let nodes: Api<Node> = Api::all(client.clone());
-    let t0 = std::time::Instant::now();
+    let t0 = tokio::time::Instant::now();
     while nodes.list(&ListParams::default()).await?.items.len() < count {
         anyhow::ensure!(t0.elapsed() < Duration::from_secs(60), "{count} nodes did not register within 60 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
