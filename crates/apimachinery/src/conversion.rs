@@ -24,6 +24,11 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
     ("deprecatedCount", "count"),
 ];
 
+/// Whether objects of this kind are served exactly as stored.
+pub fn served_as_stored(group: &str, kind: &str) -> bool {
+    !is_events_v1(group, kind)
+}
+
 fn is_events_v1(group: &str, kind: &str) -> bool {
     group == "events.k8s.io" && kind == "Event"
 }

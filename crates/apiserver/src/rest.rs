@@ -7,6 +7,7 @@ mod binding;
 mod continue_token;
 mod delete;
 mod output;
+mod raw_event;
 mod read;
 mod apply;
 mod scale;

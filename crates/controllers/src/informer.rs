@@ -25,7 +25,6 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
 
 /// Changes buffered per subscriber before it has to relist.
 const BUFFER: usize = 4096;
@@ -77,14 +76,14 @@ where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
-    /// Starts watching, keeping objects as `trim` leaves them; the task
-    /// runs until the watch's server goes away.
-    pub fn start(api: Api<K>, config: watcher::Config, trim: fn(&mut K)) -> (Informer<K>, JoinHandle<()>) {
+    /// The informer and the future that watches, keeping objects as `trim`
+    /// leaves them, until the watch's server goes away; the caller spawns it.
+    pub fn start(api: Api<K>, config: watcher::Config, trim: fn(&mut K)) -> (Informer<K>, impl std::future::Future<Output = ()> + Send + 'static) {
         let mut writer: Writer<K> = Writer::default();
         let store = writer.as_reader();
         let (tx, _) = broadcast::channel(BUFFER);
         let informer = Informer { store: store.clone(), tx: tx.clone() };
-        let task = tokio::spawn(async move {
+        let task = async move {
             let mut events = watcher(api, config).default_backoff().modify(trim).boxed();
             while let Some(event) = events.next().await {
                 let event = match event {
@@ -106,7 +105,7 @@ where
                     Event::Init | Event::InitApply(_) => continue,
                 };
             }
-        });
+        };
         (informer, task)
     }
 

@@ -33,7 +33,6 @@ pub mod statefulset;
 pub mod taint_eviction;
 pub mod ttl_after_finished;
 
-use futures::future::join_all;
 
 /// What the controllers need besides a client.
 #[derive(Debug, Clone)]
@@ -70,76 +69,76 @@ impl Default for Options {
 /// Runs the selected controllers until the client's server goes away or
 /// `stop` resolves.
 pub async fn run(client: kube::Client, options: Options, stop: impl std::future::Future<Output = ()> + Send + 'static) {
-    use tokio::task::JoinHandle;
     let on = |name: &str| options.controllers.runs(name);
     let c = || client.clone();
     // One pod watch and cache for every controller that reads pods, started
     // only if one of them runs.
     let pod_readers = ["endpoints-controller", "replicaset-controller", "scheduler", "taint-eviction-controller", "pod-garbage-collector-controller", "job-controller"];
-    let mut controllers: Vec<JoinHandle<()>> = Vec::new();
+    // Every controller's task, stopped when this future is dropped.
+    let mut controllers = tokio::task::JoinSet::new();
     let pods = pod_readers.iter().any(|n| on(n)).then(|| {
         let (pods, task) = informer::Informer::start(kube::Api::all(c()), kube::runtime::watcher::Config::default(), informer::trim_pod);
-        controllers.push(task);
+        controllers.spawn(task);
         pods
     });
     let pod = |name: &str| if on(name) { pods.clone() } else { None };
     let l = &mut controllers;
     if on("serviceaccount-controller") {
-        l.push(tokio::spawn(service_accounts::run(c(), options.root_ca.clone())));
+        l.spawn(service_accounts::run(c(), options.root_ca.clone()));
     }
     if on("namespace-controller") {
-        l.push(tokio::spawn(namespace::run(c())));
+        l.spawn(namespace::run(c()));
     }
     if on("garbage-collector-controller") {
-        l.push(tokio::spawn(garbage_collector::run(c())));
+        l.spawn(garbage_collector::run(c()));
     }
     if let Some(p) = pod("endpoints-controller") {
-        l.push(tokio::spawn(endpoints::run(c(), p)));
+        l.spawn(endpoints::run(c(), p));
     }
     if on("horizontal-pod-autoscaler-controller") {
-        l.push(tokio::spawn(autoscaler::run(c())));
+        l.spawn(autoscaler::run(c()));
     }
     if let Some(p) = pod("replicaset-controller") {
-        l.push(tokio::spawn(replicaset::run(c(), p)));
+        l.spawn(replicaset::run(c(), p));
     }
     if on("deployment-controller") {
-        l.push(tokio::spawn(deployment::run(c())));
+        l.spawn(deployment::run(c()));
     }
     if on("statefulset-controller") {
-        l.push(tokio::spawn(statefulset::run(c())));
+        l.spawn(statefulset::run(c()));
     }
     if on("daemonset-controller") {
-        l.push(tokio::spawn(daemonset::run(c())));
+        l.spawn(daemonset::run(c()));
     }
     if let Some(p) = pod("scheduler") {
-        l.push(tokio::spawn(scheduler::run(c(), p)));
+        l.spawn(scheduler::run(c(), p));
     }
     if on("node-lifecycle-controller") {
-        l.push(tokio::spawn(node_lifecycle::run(c(), options.node_monitor_grace_period)));
+        l.spawn(node_lifecycle::run(c(), options.node_monitor_grace_period));
     }
     if let Some(p) = pod("taint-eviction-controller") {
-        l.push(tokio::spawn(taint_eviction::run(c(), p)));
+        l.spawn(taint_eviction::run(c(), p));
     }
     if let Some(p) = pod("pod-garbage-collector-controller") {
-        l.push(tokio::spawn(pod_gc::run(c(), p, options.terminated_pod_gc_threshold)));
+        l.spawn(pod_gc::run(c(), p, options.terminated_pod_gc_threshold));
     }
     if on("resourcequota-controller") {
-        l.push(tokio::spawn(resource_quota::run(c())));
+        l.spawn(resource_quota::run(c()));
     }
     if on("persistentvolume-binder-controller") {
-        l.push(tokio::spawn(persistent_volume::run(c())));
+        l.spawn(persistent_volume::run(c()));
     }
     if let Some(p) = pod("job-controller") {
-        l.push(tokio::spawn(job::run(c(), p)));
+        l.spawn(job::run(c(), p));
     }
     if on("cronjob-controller") {
-        l.push(tokio::spawn(cronjob::run(c())));
+        l.spawn(cronjob::run(c()));
     }
     if on("ttl-after-finished-controller") {
-        l.push(tokio::spawn(ttl_after_finished::run(c())));
+        l.spawn(ttl_after_finished::run(c()));
     }
     if let Some(root) = options.volume_dir.clone().filter(|_| on("local-provisioner")) {
-        l.push(tokio::spawn(local_provisioner::run(c(), root)));
+        l.spawn(local_provisioner::run(c(), root));
     }
     tracing::info!(controllers = %options.controllers.names().collect::<Vec<_>>().join(","), "controllers running");
     if controllers.is_empty() {
@@ -147,7 +146,7 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         return;
     }
     tokio::select! {
-        _ = join_all(controllers) => tracing::warn!("the controllers stopped"),
+        _ = controllers.join_all() => tracing::warn!("the controllers stopped"),
         _ = stop => {}
     }
 }

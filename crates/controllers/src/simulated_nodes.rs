@@ -78,8 +78,10 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     }
     tracing::info!(count = names.len(), "simulated nodes registered");
     let renew = Duration::from_millis(u64::try_from(options.lease_seconds.max(1)).unwrap_or(1) * 250);
-    tokio::spawn(renew_leases(client.clone(), names.clone(), options.lease_seconds, renew));
-    tokio::spawn(keep_ready(client.clone(), options.clone(), names.clone()));
+    // Dropped (and so stopped) with this future.
+    let mut helpers = tokio::task::JoinSet::new();
+    helpers.spawn(renew_leases(client.clone(), names.clone(), options.lease_seconds, renew));
+    helpers.spawn(keep_ready(client.clone(), options.clone(), names.clone()));
     run_pods(client, names).await;
     Ok(())
 }
@@ -202,7 +204,7 @@ async fn keep_ready(client: Client, options: Options, names: Vec<String>) {
     let index: HashMap<String, usize> = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
     let nodes: Api<Node> = Api::all(client);
     let config = watcher::Config::default().labels(&format!("{SIMULATED_LABEL}=true"));
-    let mut stream = watcher(nodes.clone(), config).boxed();
+    let mut stream = watcher(nodes.clone(), config).default_backoff().boxed();
     while let Some(event) = stream.next().await {
         let node = match event {
             Ok(watcher::Event::Apply(n) | watcher::Event::InitApply(n)) => n,
@@ -250,6 +252,7 @@ async fn run_pods(client: Client, names: Vec<String>) {
     // Pods wait here for a status write; without managedFields they are
     // a third smaller.
     let mut stream = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
         .modify(crate::informer::without_managed_fields)
         .boxed();
     while let Some(event) = stream.next().await {

@@ -5,7 +5,7 @@
 
 use super::output::{partial_metadata, table_of};
 use super::read::{Selectors, wait_for_revision};
-use super::{Ctx, parse_rv};
+use super::{Ctx, parse_rv, raw_event};
 use crate::body::{self, Body};
 use crate::codec::Output;
 use crate::error::ApiError;
@@ -61,6 +61,7 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             line.push(b'\n');
             Ok::<_, std::io::Error>(Frame::data(Bytes::from(line)))
         };
+        let send_line = |line: Vec<u8>| Ok::<_, std::io::Error>(Frame::data(Bytes::from(line)));
         // Where the stream starts: the initial state's revision or the
         // client's resourceVersion.
         let mut last_rv;
@@ -80,12 +81,26 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
                 }
             };
             for kv in &listed.items {
-                let Ok(obj) = ctx.decode(kv) else { continue };
-                if selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj)
-                    && tx.send(send(event(&ctx, "ADDED", obj))).await.is_err() {
-                        metrics_gauge.dec();
-                        return;
+                let stored = splice_form(&ctx, &selectors).and_then(|form| Some((form, raw_event::Stored::parse(&kv.value)?)));
+                let frame = match stored {
+                    Some((form, object)) => {
+                        if !selectors.label.as_ref().is_none_or(|l| l.matches(object.labels().as_ref())) {
+                            continue;
+                        }
+                        send_line(spliced(&object, form, "ADDED", kv.mod_revision))
                     }
+                    None => {
+                        let Ok(obj) = ctx.decode(kv) else { continue };
+                        if !selectors.matches(&ctx.resource.group, &ctx.resource.kind, &obj) {
+                            continue;
+                        }
+                        send(event(&ctx, "ADDED", obj))
+                    }
+                };
+                if tx.send(frame).await.is_err() {
+                    metrics_gauge.dec();
+                    return;
+                }
             }
             last_rv = listed.revision;
             if ctx.query.send_initial_events == Some(true) {
@@ -133,8 +148,12 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
                         }
                     };
                     last_rv = ev.revision;
-                    let Some(out) = translate(&ctx, &selectors, &ev) else { continue };
-                    if tx.send(send(out)).await.is_err() { break; }
+                    let frame = match translate(&ctx, &selectors, &ev) {
+                        Some(Translated::Line(line)) => send_line(line),
+                        Some(Translated::Event(out)) => send(out),
+                        None => continue,
+                    };
+                    if tx.send(frame).await.is_err() { break; }
                 }
             }
         }
@@ -150,31 +169,86 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     Ok(resp)
 }
 
+/// How a watch's events are spliced from the stored bytes.
+#[derive(Clone, Copy)]
+enum Splice {
+    Object,
+    Metadata,
+}
+
+/// Whether this watch's events can be spliced from the stored bytes:
+/// objects served as stored, in plain JSON or as metadata, and at most a
+/// label selector (field selectors read decoded objects).
+fn splice_form(ctx: &Ctx, selectors: &Selectors) -> Option<Splice> {
+    let plain = selectors.field.is_none()
+        && ctx.custom.is_none()
+        && apimachinery::conversion::served_as_stored(&ctx.resource.group, &ctx.resource.kind);
+    match ctx.output {
+        _ if !plain => None,
+        Output::Json | Output::Yaml => Some(Splice::Object),
+        Output::PartialObjectMetadata | Output::PartialObjectMetadataList => Some(Splice::Metadata),
+        Output::Table => None,
+    }
+}
+
+/// A watch event, encoded or still to encode.
+enum Translated {
+    Line(Vec<u8>),
+    Event(Value),
+}
+
+/// The event type a watcher sees for a store event, given whether the
+/// object matched its selectors before (`None`: there was no before) and
+/// after; `None` when the watcher sees nothing. An object that stops
+/// matching is DELETED for this watcher; one that starts matching is ADDED.
+fn event_type(kind: store::EventKind, before: Option<bool>, now_matches: bool) -> Option<&'static str> {
+    match (kind, before, now_matches) {
+        (store::EventKind::Delete, before, now) => (before == Some(true) || now).then_some("DELETED"),
+        (store::EventKind::Put, None, true) => Some("ADDED"),
+        (store::EventKind::Put, Some(true), true) => Some("MODIFIED"),
+        (store::EventKind::Put, Some(false), true) => Some("ADDED"),
+        (store::EventKind::Put, Some(true), false) => Some("DELETED"),
+        (store::EventKind::Put, _, false) => None,
+    }
+}
+
 /// The watch event of a store event, or None when the selectors hide it.
-/// An object that stops matching is DELETED for this watcher; one that
-/// starts matching is ADDED.
-fn translate(ctx: &Ctx, selectors: &Selectors, ev: &store::Event) -> Option<Value> {
-    let group = &ctx.resource.group;
-    let kind = &ctx.resource.kind;
-    let obj = ctx.decode(&ev.kv).ok()?;
-    let prev = ev.prev.as_ref().and_then(|p| ctx.decode(p).ok());
-    let prev_matches = prev.as_ref().is_some_and(|p| selectors.matches(group, kind, p));
-    match ev.kind {
-        store::EventKind::Delete => {
-            let shown = if selectors.is_empty() { true } else { prev_matches || selectors.matches(group, kind, &obj) };
-            shown.then(|| event(ctx, "DELETED", obj))
-        }
-        store::EventKind::Put => {
-            let now_matches = selectors.matches(group, kind, &obj);
-            match (prev.is_some(), prev_matches, now_matches) {
-                (false, _, true) => Some(event(ctx, "ADDED", obj)),
-                (true, true, true) => Some(event(ctx, "MODIFIED", obj)),
-                (true, false, true) => Some(event(ctx, "ADDED", obj)),
-                (true, true, false) => Some(event(ctx, "DELETED", obj)),
-                _ => None,
-            }
+fn translate(ctx: &Ctx, selectors: &Selectors, ev: &store::Event) -> Option<Translated> {
+    if let Some(form) = splice_form(ctx, selectors)
+        && let Some(now) = raw_event::Stored::parse(&ev.kv.value)
+    {
+        let matches = |s: &raw_event::Stored| selectors.label.as_ref().is_none_or(|l| l.matches(s.labels().as_ref()));
+        let before = match &ev.prev {
+            None => Some(None),
+            Some(_) if selectors.label.is_none() => Some(Some(true)),
+            Some(prev) => raw_event::Stored::parse(&prev.value).map(|p| Some(matches(&p))),
+        };
+        if let Some(before) = before {
+            let shown = event_type(ev.kind, before, matches(&now))?;
+            return Some(Translated::Line(spliced(&now, form, shown, ev.kv.mod_revision)));
         }
     }
+    decoded(ctx, selectors, ev).map(Translated::Event)
+}
+
+fn spliced(object: &raw_event::Stored, form: Splice, event_type: &str, resource_version: i64) -> Vec<u8> {
+    match form {
+        Splice::Object => object.line(event_type, resource_version),
+        Splice::Metadata => object.metadata_line(event_type, resource_version),
+    }
+}
+
+fn decoded(ctx: &Ctx, selectors: &Selectors, ev: &store::Event) -> Option<Value> {
+    let (group, kind) = (&ctx.resource.group, &ctx.resource.kind);
+    let obj = ctx.decode(&ev.kv).ok()?;
+    // Without selectors only whether there was a previous value matters.
+    let before = match &ev.prev {
+        None => None,
+        Some(_) if selectors.is_empty() => Some(true),
+        Some(prev) => Some(ctx.decode(prev).ok().is_some_and(|p| selectors.matches(group, kind, &p))),
+    };
+    let shown = event_type(ev.kind, before, selectors.matches(group, kind, &obj))?;
+    Some(event(ctx, shown, obj))
 }
 
 fn event(ctx: &Ctx, kind: &str, obj: Value) -> Value {
