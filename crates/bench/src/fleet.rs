@@ -1,8 +1,10 @@
-//! A fleet at scale: `nubis up --simulated-nodes N`, D Deployments of R
-//! replicas created at once, and the figures the controllers issue names:
-//! the time until every pod is Running (through the Deployment,
-//! ReplicaSet, scheduler and simulated kubelet), the server's resident
-//! memory at that size, and its CPU use once everything has settled.
+//! A fleet at scale: `nubis up` with N simulated nodes run by `nubis
+//! sim-nodes` as a process of its own, D Deployments of R replicas created
+//! at once, and the figures the controllers issue names: the time until
+//! every pod is Running (through the Deployment, ReplicaSet, scheduler and
+//! simulated kubelet), the resident memory of `nubis up` (the API server
+//! and the controllers) at that size, and its CPU use once everything has
+//! settled. The simulated nodes' own memory is reported beside it.
 
 use crate::server::Server;
 use crate::stats::ms;
@@ -59,9 +61,14 @@ fn cpu_time(pid: u32) -> Result<Duration> {
 
 pub async fn fleet(nubis: &Path, nodes: usize, deployments: usize, replicas: usize, settle: Duration) -> Result<()> {
     let pods = deployments * replicas;
-    let count = nodes.to_string();
-    let server = Server::start_with(nubis, &["--simulated-nodes", &count])?;
+    let server = Server::start(nubis)?;
     let client = server.client().await?;
+    let simulated = crate::server::Process::spawn(
+        std::process::Command::new(nubis)
+            .args(["sim-nodes", "--count", &nodes.to_string(), "--kubeconfig"])
+            .arg(server.kubeconfig())
+            .env("RUST_LOG", "warn"),
+    )?;
     crate::server::wait_for_nodes(&client, nodes).await?;
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let watch = tokio::spawn(async move {
@@ -102,8 +109,9 @@ pub async fn fleet(nubis: &Path, nodes: usize, deployments: usize, replicas: usi
         .await
         .context("pods not all Running within 15 minutes")???;
     let (rss, peak) = memory(server.pid())?;
+    let (sim_rss, _) = memory(simulated.id())?;
     println!(
-        "fleet: {deployments} Deployments x {replicas} replicas on {nodes} simulated nodes: all {pods} pods Running {} after the first create; RSS {rss} (peak {peak})",
+        "fleet: {deployments} Deployments x {replicas} replicas on {nodes} simulated nodes: all {pods} pods Running {} after the first create; nubis up RSS {rss} (peak {peak}); the simulated nodes' process {sim_rss}",
         ms(all_running - start)
     );
     // Let trailing writes (events, status) finish, then measure a quiet

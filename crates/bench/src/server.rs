@@ -100,6 +100,10 @@ impl Process {
     pub fn spawn(command: &mut Command) -> Result<Process> {
         Ok(Process(command.spawn().context("starting a child process")?))
     }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
 }
 
 impl Drop for Process {
