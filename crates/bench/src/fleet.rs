@@ -13,7 +13,6 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
-use kube::runtime::watcher;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
@@ -73,19 +72,8 @@ pub async fn fleet(nubis: &Path, nodes: usize, deployments: usize, replicas: usi
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let watch = tokio::spawn(async move {
         let mut running = HashSet::new();
-        let mut events = watcher(pod_api, watcher::Config::default()).boxed();
-        while let Some(e) = events.next().await {
-            // A watch that fell behind the server's history ends with 410
-            // Gone; the watcher lists again on its next poll, as
-            // reflectors do.
-            let e = match e {
-                Ok(e) => e,
-                Err(error) => {
-                    eprintln!("pod watch restarts after: {error}");
-                    continue;
-                }
-            };
-            let (watcher::Event::Apply(p) | watcher::Event::InitApply(p)) = e else { continue };
+        let mut events = crate::server::applied_pods(pod_api).boxed();
+        while let Some(p) = events.next().await {
             if p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
                 running.insert(p.metadata.name.clone().unwrap_or_default());
             }

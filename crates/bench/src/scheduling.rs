@@ -56,18 +56,8 @@ pub async fn schedule(nubis: &Path, nodes: usize, pods: usize, clients: usize) -
             let mut bound = HashSet::new();
             let mut running = HashSet::new();
             let (mut all_bound, mut all_running) = (None, None);
-            let mut events = watcher(pod_api, watcher::Config::default()).boxed();
-            while let Some(e) = events.next().await {
-                // A watch that fell behind the server's history ends with
-                // 410 Gone; the watcher lists again on its next poll.
-                let e = match e {
-                    Ok(e) => e,
-                    Err(error) => {
-                        eprintln!("pod watch restarts after: {error}");
-                        continue;
-                    }
-                };
-                let (watcher::Event::Apply(p) | watcher::Event::InitApply(p)) = e else { continue };
+            let mut events = crate::server::applied_pods(pod_api).boxed();
+            while let Some(p) = events.next().await {
                 let name = p.metadata.name.clone().unwrap_or_default();
                 if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
                     bound.insert(name.clone());

@@ -113,6 +113,25 @@ impl Drop for Process {
     }
 }
 
+/// The pods a watch shows added or changed (listed ones included). A watch
+/// that fell behind the server's history ends with 410 Gone; the watcher
+/// lists again on its next poll, as reflectors do, so errors are only
+/// reported.
+pub fn applied_pods(api: kube::Api<k8s_openapi::api::core::v1::Pod>) -> impl futures::Stream<Item = k8s_openapi::api::core::v1::Pod> + Send {
+    use futures::StreamExt;
+    use kube::runtime::watcher::{self, Event, watcher};
+    watcher(api, watcher::Config::default()).filter_map(|e| {
+        futures::future::ready(match e {
+            Ok(Event::Apply(p) | Event::InitApply(p)) => Some(p),
+            Ok(_) => None,
+            Err(error) => {
+                eprintln!("pod watch restarts after: {error}");
+                None
+            }
+        })
+    })
+}
+
 /// Waits until `count` nodes have registered (simulated nodes start with
 /// the server), at most a minute.
 pub async fn wait_for_nodes(client: &kube::Client, count: usize) -> Result<()> {
