@@ -6,110 +6,77 @@
 //! Events with a `series` and no `source` or `count`, which kubectl prints
 //! differently from a real cluster, so it is not used.
 //!
-//! Repeats of the same event (same object, type, reason and message) within
-//! [`DEDUP_WINDOW`] bump `count` and `lastTimestamp` of the first one, as
-//! Kubernetes' EventCorrelator does. Recording is best effort: a failure is
-//! logged, never returned, so an Event can never fail a reconcile.
+//! Which write an event becomes (a new Event, a bump of an earlier one's
+//! `count`, a combined event, or nothing once an object has had too many)
+//! is client-go's EventCorrelator's decision, made in [`correlator`].
+//! Recording is best effort: a failure is logged, never returned, so an
+//! Event can never fail a reconcile.
 
+mod correlator;
+
+use correlator::{Correlator, Subject, Write};
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::Client;
 use parking_lot::Mutex;
-use std::collections::HashMap;
-use std::time::Duration;
-
-/// How long a repeat of an event is folded into the first one (Kubernetes'
-/// correlator keeps its cache for about as long as an Event lives).
-pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
-/// How often series older than the window are dropped from memory.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Event types, as `kubectl describe` prints them.
 pub const NORMAL: &str = "Normal";
 pub const WARNING: &str = "Warning";
-
-/// Identifies one series of identical events.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Key {
-    namespace: String,
-    uid: String,
-    type_: String,
-    reason: String,
-    message: String,
-}
-
-struct Seen {
-    name: String,
-    count: i32,
-    last: jiff::Timestamp,
-}
 
 /// Writes Events for one controller (`component`, e.g.
 /// `deployment-controller`).
 pub struct Recorder {
     client: Client,
     component: String,
-    seen: Mutex<Series>,
-}
-
-/// Recent series and when old ones were last forgotten.
-struct Series {
-    map: HashMap<Key, Seen>,
-    pruned: jiff::Timestamp,
+    correlator: Mutex<Correlator>,
 }
 
 impl Recorder {
     pub fn new(client: Client, component: &str) -> Recorder {
-        Recorder { client, component: component.to_string(), seen: Mutex::new(Series { map: HashMap::new(), pruned: jiff::Timestamp::now() }) }
+        Recorder { client, component: component.to_string(), correlator: Mutex::new(Correlator::new(jiff::Timestamp::now())) }
     }
 
     /// Records an event about `object`; failures are logged.
     pub async fn record(&self, object: &ObjectReference, type_: &str, reason: &str, message: String) {
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".to_string());
-        let key = Key {
+        let subject = Subject {
             namespace: namespace.clone(),
+            kind: object.kind.clone().unwrap_or_default(),
+            name: object.name.clone().unwrap_or_default(),
             uid: object.uid.clone().unwrap_or_default(),
-            type_: type_.to_string(),
-            reason: reason.to_string(),
-            message: message.clone(),
         };
         let now = jiff::Timestamp::now();
+        let write = self.correlator.lock().correlate(subject, type_, reason, &message, now);
         let events: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        let repeat = {
-            let mut series = self.seen.lock();
-            // Forget series that ended long ago so the cache stays small;
-            // at most once a minute, since a controller creating thousands
-            // of pods records thousands of distinct events.
-            if now.duration_since(series.pruned).unsigned_abs() >= PRUNE_EVERY {
-                series.pruned = now;
-                series.map.retain(|_, s| now.duration_since(s.last).unsigned_abs() < DEDUP_WINDOW);
+        let (series, message) = match write {
+            Write::Drop => {
+                tracing::debug!(reason, %message, "event dropped: too many for this object");
+                return;
             }
-            series.map.get_mut(&key).map(|s| {
-                s.count += 1;
-                s.last = now;
-                (s.name.clone(), s.count)
-            })
-        };
-        if let Some((name, count)) = repeat {
-            let patch = serde_json::json!({"count": count, "lastTimestamp": Time(now)});
-            match events.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                Ok(_) => return,
-                // Deleted (TTL, namespace cleanup): start a new series.
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(error) => {
-                    tracing::warn!(%error, event = %name, reason, "could not update event");
-                    return;
+            Write::Patch { series, name, count, message } => {
+                let patch = serde_json::json!({"count": count, "lastTimestamp": Time(now), "message": message});
+                match events.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                    Ok(_) => return,
+                    // Deleted (TTL, namespace cleanup): start the series again.
+                    Err(kube::Error::Api(s)) if s.code == 404 => (series, message),
+                    Err(error) => {
+                        tracing::warn!(%error, event = %name, reason, "could not update event");
+                        return;
+                    }
                 }
             }
-        }
+            Write::Create { series, message } => (series, message),
+        };
         let event = new_event(object, &namespace, &self.component, type_, reason, &message, now);
         let name = event.metadata.name.clone().unwrap_or_default();
         match events.create(&PostParams::default(), &event).await {
-            Ok(_) => {
-                self.seen.lock().map.insert(key, Seen { name, count: 1, last: now });
+            Ok(_) => self.correlator.lock().created(&series, name),
+            Err(error) => {
+                self.correlator.lock().forget(&series);
+                tracing::warn!(%error, reason, %message, "could not record event");
             }
-            Err(error) => tracing::warn!(%error, reason, %message, "could not record event"),
         }
     }
 }

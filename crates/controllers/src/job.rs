@@ -18,7 +18,7 @@ pub mod indexes;
 pub mod pods;
 pub mod sync;
 
-use crate::informer::Informer;
+use crate::informer::{Cache, Informer};
 use crate::events::{self, Recorder};
 use crate::replicaset::claim::{self, Claim};
 use crate::replicaset::expectations::Expectations;
@@ -101,7 +101,7 @@ impl FinalizerExpectations {
 
 struct Ctx {
     client: Client,
-    pods: Store<Pod>,
+    pods: Cache<Pod>,
     jobs: Store<Job>,
     expectations: Expectations,
     finalizers: FinalizerExpectations,
@@ -116,7 +116,7 @@ pub async fn run(client: Client, pods: Informer<Pod>) {
 
 /// Runs the controller with another pod failure back-off.
 pub async fn run_with(client: Client, informer: Informer<Pod>, backoff: Backoff) {
-    let (pods, pod_events) = (informer.store(), informer.touched());
+    let (pods, pod_events) = (informer.cache(), informer.touched());
     let controller = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default());
     let jobs = controller.store();
     let lookup = jobs.clone();
@@ -205,9 +205,7 @@ fn min_requeue(a: Option<Duration>, b: Duration) -> Option<Duration> {
 
 #[tracing::instrument(skip_all, fields(job = %format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())))]
 async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    crate::cache_ready::ready(&ctx.pods)
-        .await
-        .map_err(|_| Error::CacheGone)?;
+    ctx.pods.ready().await.map_err(|_| Error::CacheGone)?;
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
     let key = format!("{ns}/{name}");
@@ -224,7 +222,7 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     let uid = job.metadata.uid.clone().unwrap_or_default();
-    let cached = |n: &str| ctx.pods.get(&ObjectRef::new(n).within(&ns));
+    let cached = |n: &str| ctx.pods.get(&ns, n);
     let satisfied = ctx.expectations.satisfied_by(
         &key,
         |n| cached(n).is_some(),
@@ -344,9 +342,7 @@ async fn claim_pods(
     let mut owned = Vec::new();
     for pod in ctx
         .pods
-        .state()
-        .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
+        .in_namespace(&ns)
     {
         if claim::is_empty(selector) {
             break;
@@ -735,7 +731,7 @@ async fn record_finished(ctx: &Ctx, job: &Job, c: &k8s_openapi::api::batch::v1::
 /// orphan worker does. The Job is read live before, so a Job the cache
 /// has not shown yet keeps its pods.
 async fn clean_orphans(ctx: Arc<Ctx>) {
-    if crate::cache_ready::ready(&ctx.pods).await.is_err() || crate::cache_ready::ready(&ctx.jobs).await.is_err() {
+    if ctx.pods.ready().await.is_err() || crate::cache_ready::ready(&ctx.jobs).await.is_err() {
         return;
     }
     loop {

@@ -11,7 +11,7 @@
 pub mod plan;
 
 use crate::disruption::{self, Disruption};
-use crate::informer::Informer;
+use crate::informer::{Cache, Informer};
 use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -43,7 +43,7 @@ const FORCED: Disruption<'static> = Disruption {
 /// Runs the collector until its watches end.
 pub async fn run(client: Client, pods: Informer<Pod>, terminated_threshold: usize) {
     let (nodes, node_writer) = reflector::store::<Node>();
-    let pods = pods.store();
+    let pods = pods.cache();
     let node_gone = Arc::new(tokio::sync::Notify::new());
     let notify = node_gone.clone();
     let node_watch = tokio::spawn(
@@ -57,7 +57,7 @@ pub async fn run(client: Client, pods: Informer<Pod>, terminated_threshold: usiz
                 async {}
             }),
     );
-    if crate::cache_ready::ready(&nodes).await.is_err() || crate::cache_ready::ready(&pods).await.is_err() {
+    if crate::cache_ready::ready(&nodes).await.is_err() || pods.ready().await.is_err() {
         return;
     }
     let mut missing: HashMap<String, Timestamp> = HashMap::new();
@@ -76,7 +76,7 @@ use kube::runtime::watcher::watcher;
 async fn pass(
     client: &Client,
     nodes: &Store<Node>,
-    pods: &Store<Pod>,
+    pods: &Cache<Pod>,
     threshold: usize,
     missing: &mut HashMap<String, Timestamp>,
 ) -> Duration {

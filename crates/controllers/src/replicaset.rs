@@ -14,7 +14,7 @@ pub mod claim;
 pub mod expectations;
 pub mod pods;
 
-use crate::informer::Informer;
+use crate::informer::{Cache, Informer};
 use crate::events::{self, Recorder};
 use claim::Claim;
 use expectations::Expectations;
@@ -51,7 +51,7 @@ pub enum Error {
 
 struct Ctx {
     client: Client,
-    pods: Store<Pod>,
+    pods: Cache<Pod>,
     replicasets: Store<ReplicaSet>,
     expectations: Expectations,
     recorder: Recorder,
@@ -59,7 +59,7 @@ struct Ctx {
 
 /// Runs the controller until its watches end.
 pub async fn run(client: Client, informer: Informer<Pod>) {
-    let (pods, pod_events) = (informer.store(), informer.touched());
+    let (pods, pod_events) = (informer.cache(), informer.touched());
     let controller = Controller::new(Api::<ReplicaSet>::all(client.clone()), watcher::Config::default());
     let replicasets = controller.store();
     let lookup = replicasets.clone();
@@ -126,7 +126,7 @@ fn api_message(e: &kube::Error) -> String {
 
 #[tracing::instrument(skip_all, fields(replicaset = %format!("{}/{}", rs.namespace().unwrap_or_default(), rs.name_any())))]
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    crate::cache_ready::ready(&ctx.pods).await.map_err(|_| Error::CacheGone)?;
+    ctx.pods.ready().await.map_err(|_| Error::CacheGone)?;
     let ns = rs.namespace().unwrap_or_default();
     let name = rs.name_any();
     let key = format!("{ns}/{name}");
@@ -135,16 +135,16 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     let uid = rs.metadata.uid.clone().unwrap_or_default();
     let deleting = rs.metadata.deletion_timestamp.is_some();
     let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let in_cache = |n: &str| ctx.pods.get(&ObjectRef::new(n).within(&ns)).is_some();
+    let in_cache = |n: &str| ctx.pods.get(&ns, n).is_some();
     let needs_sync = ctx.expectations.satisfied(&key, in_cache);
 
     // Claim: adopt matching orphans, release owned pods that stopped matching.
     let mut owned: Vec<Arc<Pod>> = Vec::new();
     let namespace_pods: Vec<Arc<Pod>> = ctx
         .pods
-        .state()
+        .in_namespace(&ns)
         .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()) && pods::is_active(p))
+        .filter(|p| pods::is_active(p))
         .collect();
     for pod in &namespace_pods {
         // An empty selector would adopt every pod; validation forbids it.
@@ -304,9 +304,9 @@ fn related_pods(rs: &ReplicaSet, ctx: &Ctx, ns: &str) -> Vec<Arc<Pod>> {
         );
     }
     ctx.pods
-        .state()
+        .in_namespace(ns)
         .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns) && pods::is_active(p))
+        .filter(|p| pods::is_active(p))
         .filter(|p| claim::controller_of(&p.metadata).is_some_and(|r| family.contains(&r.uid)))
         .collect()
 }

@@ -12,7 +12,7 @@ pub mod decide;
 
 use crate::disruption::{self, Disruption};
 use crate::events::{self, Recorder};
-use crate::informer::Informer;
+use crate::informer::{Cache, Informer};
 use decide::Verdict;
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -65,7 +65,7 @@ struct State {
 /// Runs the controller until its watches end.
 pub async fn run(client: Client, pods: Informer<Pod>) {
     let (nodes, node_writer) = reflector::store::<Node>();
-    let (pods, pod_changes) = (pods.store(), pods.touched());
+    let (pods, pod_changes) = (pods.cache(), pods.touched());
     let changed = Arc::new(tokio::sync::Notify::new());
     let (n1, n2) = (changed.clone(), changed.clone());
     let node_watch = tokio::spawn(
@@ -81,7 +81,7 @@ pub async fn run(client: Client, pods: Informer<Pod>) {
         n2.notify_one();
         async {}
     }));
-    if crate::cache_ready::ready(&nodes).await.is_err() || crate::cache_ready::ready(&pods).await.is_err() {
+    if crate::cache_ready::ready(&nodes).await.is_err() || pods.ready().await.is_err() {
         return;
     }
     let recorder = Recorder::new(client.clone(), COMPONENT);
@@ -110,7 +110,7 @@ async fn pass(
     recorder: &Recorder,
     state: &mut State,
     nodes: &Store<Node>,
-    pods: &Store<Pod>,
+    pods: &Cache<Pod>,
 ) -> Option<Timestamp> {
     let now = Timestamp::now();
     let mut tainted: HashMap<String, Vec<Taint>> = HashMap::new();

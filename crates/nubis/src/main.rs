@@ -16,6 +16,7 @@ use anyhow::Result;
 /// mimalloc instead of glibc's malloc: the API server and controllers
 /// allocate many small, short-lived objects from many threads, where glibc
 /// spent about 40% of the CPU and kept freed memory fragmented.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
