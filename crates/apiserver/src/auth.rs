@@ -16,8 +16,8 @@ pub struct User {
 pub const MASTERS_GROUP: &str = "system:masters";
 
 impl User {
-    /// The identity in a client certificate the TLS layer already verified
-    /// against the cluster CA.
+    /// The identity in a client certificate already verified against the
+    /// cluster CA (`serve` checks the chain after the handshake).
     pub fn from_certificate(der: &[u8]) -> Option<User> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
         let subject = cert.subject();

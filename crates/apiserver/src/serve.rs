@@ -1,15 +1,21 @@
 //! The HTTPS listener: rustls with HTTP/2 and HTTP/1.1 (ALPN), optional
 //! client certificates verified against the cluster CA, one task per
 //! connection, and a graceful stop.
+//!
+//! As kube-apiserver does, the handshake takes any client certificate whose
+//! key the client proves it holds, and the chain is checked afterwards: a
+//! certificate from another CA is no credential (401), not a refused
+//! connection.
 
 use crate::auth::User;
 use crate::server::ApiServer;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -27,9 +33,71 @@ pub enum TlsError {
     Verifier(String),
 }
 
-/// A TLS server configuration that serves `cert`/`key` and accepts (but
-/// does not require) client certificates signed by `ca`.
-pub fn tls_config(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfig, TlsError> {
+/// The listener's TLS: the rustls configuration and the check that a
+/// client certificate chains to the cluster CA.
+pub struct Tls {
+    config: rustls::ServerConfig,
+    client_ca: Arc<dyn ClientCertVerifier>,
+}
+
+/// The user of a connection's client certificate chain, if `client_ca`
+/// (the cluster CA's verifier) accepts the chain now.
+fn certificate_user(client_ca: &dyn ClientCertVerifier, chain: &[CertificateDer<'_>]) -> Option<User> {
+    let (end_entity, intermediates) = chain.split_first()?;
+    client_ca.verify_client_cert(end_entity, intermediates, UnixTime::now()).ok()?;
+    User::from_certificate(end_entity.as_ref())
+}
+
+/// The handshake's client certificate verifier: it asks for a certificate
+/// (hinting the cluster CA), checks the handshake signature with it, and
+/// accepts whatever chain comes; [`certificate_user`] checks the chain.
+#[derive(Debug)]
+struct AnyClientCertificate(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for AnyClientCertificate {
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// The TLS of a server that serves `cert`/`key` and accepts (but does not
+/// require) client certificates signed by `ca`.
+pub fn tls_config(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<Tls, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
@@ -46,10 +114,10 @@ pub fn tls_config(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<rust
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::NoKey)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(verifier)
+        .with_client_cert_verifier(Arc::new(AnyClientCertificate(verifier.clone())))
         .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
+    Ok(Tls { config, client_ca: verifier })
 }
 
 /// Serves the API until `shutdown` resolves, then lets open requests finish
@@ -57,10 +125,11 @@ pub fn tls_config(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<rust
 pub async fn serve(
     server: ApiServer,
     listener: TcpListener,
-    tls: rustls::ServerConfig,
+    tls: Tls,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let acceptor = TlsAcceptor::from(Arc::new(tls.config));
+    let client_ca = tls.client_ca;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -77,6 +146,7 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
+        let client_ca = client_ca.clone();
         let server = server.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -95,8 +165,7 @@ pub async fn serve(
                 .get_ref()
                 .1
                 .peer_certificates()
-                .and_then(|certs| certs.first())
-                .and_then(|c| User::from_certificate(c.as_ref()));
+                .and_then(|chain| certificate_user(&*client_ca, chain));
             let service = service_fn(move |req| {
                 let server = server.clone();
                 let user = user.clone();

@@ -160,22 +160,32 @@ fn clients_python_lifecycle() {
 #[tokio::test]
 async fn clients_restart_keeps_objects_certificates_and_revisions() {
     let mut nubis = Nubis::start();
-    let ca_before = std::fs::read(nubis.data_dir().join("pki/ca.crt")).expect("ca");
-    let server_before = std::fs::read(nubis.data_dir().join("pki/server.crt")).expect("server cert");
-    let client = kube_client(&nubis.kubeconfig()).await;
+    let kept = ["pki/ca.crt", "pki/ca.key", "pki/server.crt", "pki/server.key", "pki/admin.crt", "pki/admin.key", "kubeconfig"];
+    let read_all = |nubis: &Nubis| -> Vec<Vec<u8>> {
+        kept.iter()
+            .map(|f| std::fs::read(nubis.data_dir().join(f)).unwrap_or_else(|e| panic!("reading {f}: {e}")))
+            .collect()
+    };
+    let before = read_all(&nubis);
+    // A copy of the kubeconfig as it was before the restart, and a client
+    // built from it then.
+    let old_kubeconfig = nubis.dir.path().join("before-restart.kubeconfig");
+    std::fs::write(&old_kubeconfig, &before[kept.len() - 1]).expect("copy the kubeconfig");
+    let client = kube_client(&old_kubeconfig).await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "keep"}, "data": {"k": "v"}})).expect("cm");
     let created = cms.create(&PostParams::default(), &cm).await.expect("create");
     nubis.stop();
     nubis.spawn();
-    assert_eq!(std::fs::read(nubis.data_dir().join("pki/ca.crt")).expect("ca"), ca_before);
-    assert_eq!(std::fs::read(nubis.data_dir().join("pki/server.crt")).expect("cert"), server_before);
-    // The old kubeconfig still works: same CA, same admin certificate.
-    let client = kube_client(&nubis.kubeconfig()).await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let got = cms.get("keep").await.expect("object survives the restart");
+    for (file, (was, is)) in kept.iter().zip(before.iter().zip(read_all(&nubis))) {
+        assert!(*was == is, "{file} changed across the restart");
+    }
+    // The old kubeconfig still works: the client made before the restart
+    // (same CA, same admin certificate) talks to the new process.
+    let got = cms.get("keep").await.expect("the pre-restart client works and the object survives");
     assert_eq!(got.metadata.resource_version, created.metadata.resource_version);
     assert_eq!(got.metadata.uid, created.metadata.uid);
+    assert_eq!(got.data, created.data);
     let next = cms
         .patch("keep", &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "w"}})))
         .await
@@ -183,4 +193,7 @@ async fn clients_restart_keeps_objects_certificates_and_revisions() {
     let before: i64 = created.metadata.resource_version.unwrap_or_default().parse().expect("rv");
     let after: i64 = next.metadata.resource_version.unwrap_or_default().parse().expect("rv");
     assert!(after > before, "revisions continue after a restart ({before} -> {after})");
+    // And so does kubectl with it.
+    let k = nubis.kubectl_as("1.33", &old_kubeconfig);
+    assert_eq!(k.ok(&["get", "configmap", "keep", "-o", "jsonpath={.data.k}"]), "w");
 }

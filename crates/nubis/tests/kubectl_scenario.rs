@@ -6,7 +6,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
-use support::{Kubectl, Nubis};
+use support::{Kubectl, Nubis, assert_histogram, metric_sum, parse_metrics};
 
 const SHOP: &str = include_str!("fixtures/shop.yaml");
 
@@ -19,6 +19,9 @@ fn write_fixture(dir: &std::path::Path, name: &str, content: &str) -> String {
 fn scenario(version: &str) {
     let nubis = Nubis::start();
     let k = nubis.kubectl(version);
+    // The harness falls back to the dispatcher `kubectl` when
+    // `kubectl.<version>` is missing: make sure this really is `version`.
+    k.assert_client_version(version);
     let tmp = nubis.dir.path();
     let shop = write_fixture(tmp, "shop.yaml", SHOP);
 
@@ -52,6 +55,7 @@ fn scenario(version: &str) {
         "service/web created",
         "configmap/shop-config created",
         "secret/shop-secret created",
+        "secret/shop-login created",
     ] {
         assert!(out.contains(line), "apply output lacks {line:?}: {out}");
     }
@@ -104,11 +108,28 @@ fn scenario(version: &str) {
     assert!(svcs.contains("kubernetes") && svcs.contains("web"), "{svcs}");
     k.ok(&["create", "configmap", "b-config", "-n", "shop", "--from-literal=k=v"]);
     k.ok(&["create", "configmap", "a-config", "-n", "shop", "--from-literal=k=v"]);
-    let sorted = k.ok(&["get", "configmaps", "-n", "shop", "--sort-by=.metadata.name", "-o", "name"]);
+    // --sort-by a field whose order is neither the names' nor the order of
+    // creation (the server lists by name): ranks 3, 1, 4, 2 for a..d.
+    for (name, rank) in [("rank-a", "3"), ("rank-b", "1"), ("rank-c", "4"), ("rank-d", "2")] {
+        k.ok(&["create", "configmap", name, "-n", "shop", &format!("--from-literal=rank={rank}")]);
+        k.ok(&["label", "configmap", name, "-n", "shop", "sort-test=yes"]);
+    }
+    let by_rank = ["rank-b", "rank-d", "rank-a", "rank-c"];
+    let sorted = k.ok(&["get", "configmaps", "-n", "shop", "-l", "sort-test=yes", "--sort-by=.data.rank", "-o", "name"]);
     let order: Vec<&str> = sorted.lines().collect();
-    let mut expected = order.clone();
-    expected.sort();
-    assert_eq!(order, expected);
+    let expected: Vec<String> = by_rank.iter().map(|n| format!("configmap/{n}")).collect();
+    assert_eq!(order, expected, "-o name sorted by .data.rank");
+    // The default columns: kubectl sorts the server's Table rows by the
+    // objects embedded in them.
+    let table = k.ok(&["get", "configmaps", "-n", "shop", "-l", "sort-test=yes", "--sort-by=.data.rank"]);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "DATA", "AGE"], "{table}");
+    let rows: Vec<&str> = lines.filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(rows, by_rank, "table sorted by .data.rank:\n{table}");
+    let unsorted = k.ok(&["get", "configmaps", "-n", "shop", "-l", "sort-test=yes", "-o", "name"]);
+    assert_ne!(unsorted, sorted, "without --sort-by the order differs, so the sort was done");
+    k.ok(&["delete", "configmaps", "-n", "shop", "-l", "sort-test=yes"]);
 
     // A watch sees a change made by another command.
     let mut watch = k
@@ -134,9 +155,21 @@ fn scenario(version: &str) {
     k.ok(&["patch", "configmap", "shop-config", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"greeting":"hello"}}"#]);
 
     // Re-apply is a no-op; a changed image is "configured" and bumps generation.
+    let secret_rv = k.json(&["get", "secret", "shop-secret", "-n", "shop"])["metadata"]["resourceVersion"].clone();
     let out = k.ok(&["apply", "-n", "shop", "-f", &shop]);
     assert!(out.contains("deployment.apps/web unchanged"), "{out}");
     assert!(out.contains("service/web unchanged"), "{out}");
+    assert!(out.contains("configmap/shop-config unchanged"), "{out}");
+    assert!(out.contains("secret/shop-login unchanged"), "a Secret given as data: {out}");
+    // A Secret given as stringData: kubectl's three-way patch always
+    // carries stringData (the live object only has data), so kubectl says
+    // "configured" as it does against Kubernetes (kubernetes/kubernetes#87736);
+    // the patch changes nothing and the server writes nothing.
+    assert!(out.contains("secret/shop-secret configured"), "{out}");
+    let secret = k.json(&["get", "secret", "shop-secret", "-n", "shop"]);
+    assert_eq!(secret["metadata"]["resourceVersion"], secret_rv, "a no-op patch does not write");
+    assert_eq!(secret["data"]["password"], "czNjcmV0");
+    assert!(secret.get("stringData").is_none(), "{secret}");
     let rv_before = k.json(&["get", "deployment", "web", "-n", "shop"])["metadata"]["resourceVersion"].clone();
     let changed = write_fixture(tmp, "shop2.yaml", &SHOP.replace("nginx:1.25", "nginx:1.26"));
     let diff = k.run(&["diff", "-n", "shop", "-f", &changed]);
@@ -146,6 +179,8 @@ fn scenario(version: &str) {
     let out = k.ok(&["apply", "-n", "shop", "-f", &changed]);
     assert!(out.contains("deployment.apps/web configured"), "{out}");
     assert!(out.contains("configmap/shop-config unchanged"), "{out}");
+    assert!(out.contains("service/web unchanged"), "{out}");
+    assert!(out.contains("secret/shop-login unchanged"), "{out}");
     let dep = k.json(&["get", "deployment", "web", "-n", "shop"]);
     assert_eq!(dep["metadata"]["generation"], 2);
     assert_ne!(dep["metadata"]["resourceVersion"], rv_before);
@@ -210,11 +245,45 @@ fn scenario(version: &str) {
         assert!(versions.lines().any(|l| l == v), "api-versions lacks {v}: {versions}");
     }
     let explain = k.ok(&["explain", "deployment.spec.template"]);
-    assert!(explain.contains("FIELDS") || explain.contains("FIELD"), "{explain}");
-    assert!(explain.to_lowercase().contains("template"), "{explain}");
-    let metrics = k.ok(&["get", "--raw", "/metrics"]);
-    assert!(metrics.contains("apiserver_request_total"), "{metrics}");
-    assert!(metrics.contains("nubis_store_commits_total"), "{metrics}");
+    assert!(explain.contains("PodTemplateSpec"), "the field's type: {explain}");
+    // The field's description and its fields' descriptions, from OpenAPI.
+    assert!(explain.contains("Template describes the pods that will be created."), "{explain}");
+    assert!(explain.contains("FIELDS"), "{explain}");
+    assert!(explain.contains("Specification of the desired behavior of the pod."), "the spec field's docs: {explain}");
+    metrics(&k);
+}
+
+/// `/metrics` (through `kubectl get --raw`) after the scenario's requests:
+/// request counts and latencies by verb and resource, store commit
+/// latency, watches.
+fn metrics(k: &Kubectl) {
+    let text = k.ok(&["get", "--raw", "/metrics"]);
+    let all = parse_metrics(&text);
+    let requests = |labels: &[(&str, &str)]| metric_sum(&all, "apiserver_request_total", labels);
+    // Counts by verb, resource and code, for the requests kubectl made.
+    assert!(requests(&[("verb", "create"), ("resource", "namespaces"), ("code", "201")]) >= 1.0, "{text}");
+    assert!(requests(&[("verb", "list"), ("resource", "configmaps"), ("code", "200")]) >= 3.0, "{text}");
+    assert!(requests(&[("verb", "get"), ("resource", "deployments"), ("code", "200")]) >= 5.0, "{text}");
+    assert!(requests(&[("verb", "get"), ("resource", "deployments"), ("code", "404")]) >= 1.0, "kubectl get deployment nope: {text}");
+    assert!(requests(&[("verb", "patch"), ("resource", "deployments")]) >= 3.0, "{text}");
+    assert!(requests(&[("verb", "patch"), ("resource", "deployments"), ("code", "422")]) >= 1.0, "the failed json patch: {text}");
+    assert!(requests(&[("verb", "update"), ("resource", "configmaps"), ("code", "409")]) >= 1.0, "the stale replace: {text}");
+    assert!(requests(&[("verb", "delete"), ("resource", "deployments"), ("code", "200")]) >= 1.0, "{text}");
+    assert!(requests(&[("verb", "delete"), ("resource", "configmaps"), ("code", "200")]) >= 6.0, "{text}");
+    // Subresources are counted as kube-apiserver does: resource/subresource.
+    assert!(requests(&[("resource", "deployments/scale")]) >= 1.0, "kubectl scale: {text}");
+    // Watches: the `get -w` stream, and the ones open now (the
+    // controllers').
+    assert!(requests(&[("verb", "watch"), ("resource", "configmaps")]) >= 1.0, "{text}");
+    assert!(metric_sum(&all, "apiserver_registered_watchers", &[]) >= 1.0, "{text}");
+    // Latency histograms by verb and resource, and the store's commits.
+    assert!(assert_histogram(&all, "apiserver_request_duration_seconds", &[("verb", "list"), ("resource", "configmaps")]) >= 3.0);
+    assert!(assert_histogram(&all, "apiserver_request_duration_seconds", &[("verb", "create"), ("resource", "namespaces")]) >= 1.0);
+    let commits = assert_histogram(&all, "nubis_store_commit_duration_seconds", &[]);
+    assert_eq!(commits, metric_sum(&all, "nubis_store_commits_total", &[]), "one latency sample per commit");
+    let writes = metric_sum(&all, "nubis_store_writes_total", &[]);
+    assert!(writes >= commits && writes >= 20.0, "writes {writes}, commits {commits}");
+    assert!(metric_sum(&all, "nubis_store_revision", &[]) >= writes, "{text}");
 }
 
 #[test]
@@ -233,7 +302,6 @@ fn kubectl_scenario_1_33() {
 fn kubectl_binaries_are_found() {
     for v in ["1.27", "1.33"] {
         let k = Kubectl { bin: support::kubectl_binary(v), kubeconfig: "/dev/null".into() };
-        let out = k.run(&["version", "--client"]);
-        assert!(out.status.success(), "{} does not run", k.bin.display());
+        k.assert_client_version(v);
     }
 }

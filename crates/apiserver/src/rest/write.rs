@@ -88,6 +88,7 @@ fn decode_body(ctx: &Ctx, body: &Bytes) -> Result<Value, ApiError> {
     let format = codec::body_format(ctx.content_type.as_deref())?;
     let mut obj = codec::decode_object(body, format)?;
     check_type(ctx, &mut obj)?;
+    admission::check_body_types(ctx, &obj)?;
     check_namespace(ctx, &mut obj)?;
     Ok(obj)
 }
@@ -209,6 +210,20 @@ pub async fn patch(ctx: Ctx, body: Bytes, target: Target) -> Result<Response<Bod
             return Err(ApiError::BadRequest("the patch turned the object into a non-object".into()));
         }
         check_type(&ctx, &mut patched)?;
+        // As Kubernetes' patch handler: a patched object that does not
+        // decode is an invalid `patch`.
+        if let Some(mismatch) = admission::type_mismatch(&ctx, &patched) {
+            return Err(ApiError::Invalid {
+                kind: String::new(),
+                group: String::new(),
+                name: String::new(),
+                causes: vec![validation::FieldError::invalid(
+                    &validation::Path::new("patch"),
+                    patch_doc.to_string(),
+                    mismatch.to_string(),
+                )],
+            });
+        }
         Ok(patched)
     })
     .await?;

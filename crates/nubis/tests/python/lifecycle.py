@@ -1,6 +1,7 @@
 """The object lifecycle through the Python kubernetes client (which sends
 requests without a Content-Type on some calls)."""
 
+import json
 import sys
 import threading
 
@@ -41,6 +42,30 @@ def main():
     core.delete_namespaced_config_map("cfg", "py")
     t.join(15)
     assert events == [("MODIFIED", "cfg"), ("DELETED", "cfg")], events
+
+    # Replace (PUT) with the object as read, then again with the same,
+    # now stale, resourceVersion: 409 Conflict, and nothing changes.
+    core.create_namespaced_config_map(
+        "py", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="rep"), data={"a": "1"}))
+    read = core.read_namespaced_config_map("rep", "py")
+    read.data = {"a": "2", "b": "3"}
+    replaced = core.replace_namespaced_config_map("rep", "py", read)
+    assert replaced.data == {"a": "2", "b": "3"}, replaced.data
+    assert replaced.metadata.uid == read.metadata.uid
+    assert int(replaced.metadata.resource_version) > int(read.metadata.resource_version), (
+        read.metadata.resource_version, replaced.metadata.resource_version)
+    read.data = {"a": "stale"}
+    try:
+        core.replace_namespaced_config_map("rep", "py", read)
+        raise AssertionError("a replace with a stale resourceVersion succeeded")
+    except client.exceptions.ApiException as e:
+        assert e.status == 409, e
+        status = json.loads(e.body)
+        assert status["reason"] == "Conflict", status
+        assert "the object has been modified" in status["message"], status
+    after = core.read_namespaced_config_map("rep", "py")
+    assert after.data == {"a": "2", "b": "3"}, after.data
+    assert after.metadata.resource_version == replaced.metadata.resource_version
 
     dep = client.V1Deployment(
         metadata=client.V1ObjectMeta(name="web"),
