@@ -18,14 +18,17 @@
 //! revision (the newer events are rolled back), which keeps paginated lists
 //! consistent. The window is also persisted (a log table written in the same
 //! transaction) so watches resume across a restart, and is compacted in the
-//! background to `StoreOptions::history_window` events; the compacted
-//! revision is persisted too. Reopening rebuilds the cache from SQLite; a
+//! background to `StoreOptions::history_window` events, except for what
+//! open watch streams have not read yet and the revisions of paginated lists
+//! being read (`retention`), up to `StoreOptions::history_limit`; the
+//! compacted revision is persisted too. Reopening rebuilds the cache from SQLite; a
 //! transaction is all or nothing, so a crash loses at most the writes that
 //! were not yet acknowledged.
 
 mod cache;
 mod error;
 mod marker;
+mod retention;
 mod sqlite;
 mod stats;
 mod watch;
@@ -85,9 +88,13 @@ pub struct Event {
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Events kept for watches and pinned lists. Between compactions the
-    /// history may grow to twice this before it is trimmed early.
+    /// Events always kept for watches and pinned lists. Between compactions
+    /// the history may grow to twice this before it is trimmed early.
     pub history_window: usize,
+    /// Most events kept for open watch streams that have not read them yet
+    /// and for paginated lists being read; a watcher further behind ends
+    /// with `Compacted`.
+    pub history_limit: usize,
     /// How often the history is trimmed to the window (at least 10 ms).
     pub compaction_interval: Duration,
     /// The largest value a write may carry.
@@ -97,7 +104,8 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            history_window: 10_000,
+            history_window: 2_000,
+            history_limit: 20_000,
             compaction_interval: Duration::from_secs(60),
             max_value_bytes: 16 * 1024 * 1024,
         }
@@ -144,6 +152,7 @@ struct Inner {
 pub(crate) struct Shared {
     pub(crate) cache: RwLock<Cache>,
     pub(crate) stats: stats::Stats,
+    pub(crate) retention: retention::Retention,
     /// The last published revision; watch streams wait on it.
     revision: tokio::sync::watch::Sender<i64>,
     closed: AtomicBool,
@@ -179,6 +188,7 @@ impl Store {
         let shared = Arc::new(Shared {
             cache: RwLock::new(cache),
             stats: stats::Stats::default(),
+            retention: retention::Retention::default(),
             revision: tokio::sync::watch::Sender::new(revision),
             closed: AtomicBool::new(false),
         });
@@ -188,6 +198,7 @@ impl Store {
             shared.clone(),
             rx,
             options.history_window,
+            options.history_limit,
             options.compaction_interval,
         )?;
         Ok(Store {
@@ -282,7 +293,12 @@ impl Store {
     /// `options.at_revision` if that is still within the history
     /// (`Compacted` below it, `TooLargeResourceVersion` above the current).
     pub fn list(&self, prefix: &str, options: ListOptions) -> Result<ListResult, StoreError> {
-        self.inner.shared.cache.read().list(prefix, &options)
+        let result = self.inner.shared.cache.read().list(prefix, &options)?;
+        if result.more {
+            // The next page is read at this revision.
+            self.inner.shared.retention.pin(result.revision, tokio::time::Instant::now());
+        }
+        Ok(result)
     }
 
     /// A marker that follows the latest change under `prefix`, for caches

@@ -35,6 +35,7 @@ impl WatchStream {
     pub(crate) fn new(shared: Arc<Shared>, prefix: String, from_revision: i64) -> WatchStream {
         let progress = Arc::new(AtomicI64::new(from_revision));
         let cursor = Cursor {
+            position: shared.retention.watcher(from_revision),
             rx: shared.subscribe(),
             _count: WatcherCount::new(shared.clone()),
             shared,
@@ -76,6 +77,8 @@ impl fmt::Debug for WatchStream {
 }
 
 struct Cursor {
+    /// What the history must keep for this stream (see `retention`).
+    position: Arc<AtomicI64>,
     shared: Arc<Shared>,
     prefix: String,
     rx: watch::Receiver<i64>,
@@ -118,6 +121,7 @@ impl Cursor {
                 }
             };
             self.scanned = scan.scanned_to;
+            self.position.store(self.scanned, Ordering::Release);
             self.buffered.extend(scan.events);
             if !self.buffered.is_empty() {
                 continue;

@@ -60,6 +60,7 @@ pub(crate) struct Writer {
     shared: Arc<Shared>,
     rx: Receiver<Command>,
     window: usize,
+    limit: usize,
     interval: Duration,
     next_compaction: Instant,
     /// Set when a failed commit leaves the disk state unknown.
@@ -81,6 +82,7 @@ impl Writer {
         shared: Arc<Shared>,
         rx: Receiver<Command>,
         window: usize,
+        limit: usize,
         interval: Duration,
     ) -> Result<JoinHandle<()>, StoreError> {
         let interval = interval.max(MIN_COMPACTION_INTERVAL);
@@ -89,6 +91,7 @@ impl Writer {
             shared,
             rx,
             window,
+            limit: limit.max(window),
             interval,
             next_compaction: later(Instant::now(), interval),
             poisoned: false,
@@ -128,10 +131,13 @@ impl Writer {
                 self.write_batch(writes);
             }
             for reply in compactions {
-                let _ = reply.send(self.compact());
+                let _ = reply.send(self.compact(1));
             }
+            // Early compactions wait until they drop half a window, so a
+            // slow watcher creeping forward does not cost a SQLite
+            // transaction per batch.
             if self.compaction_due()
-                && let Err(error) = self.compact()
+                && let Err(error) = self.compact((self.window / 2).max(1))
             {
                 tracing::warn!(%error, "store compaction failed");
             }
@@ -240,16 +246,23 @@ impl Writer {
         }
     }
 
-    fn compact(&mut self) -> Result<i64, StoreError> {
-        self.next_compaction = later(Instant::now(), self.interval);
+    /// Trims the history to the window, keeping what readers still need
+    /// (up to the limit), if that drops at least `min_events`.
+    fn compact(&mut self, min_events: usize) -> Result<i64, StoreError> {
+        let now = Instant::now();
+        self.next_compaction = later(now, self.interval);
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
         let (compacted, target) = {
             let cache = self.shared.cache.read();
-            (cache.compacted, cache.compaction_target(self.window))
+            let mut target = cache.compaction_target(self.window);
+            if let Some(needed) = self.shared.retention.oldest_needed(now) {
+                target = target.min(needed);
+            }
+            (cache.compacted, target.max(cache.compaction_target(self.limit)))
         };
-        if target <= compacted {
+        if target < compacted.saturating_add(min_events as i64) {
             return Ok(compacted);
         }
         sqlite::compact(&mut self.conn, target)?;

@@ -231,6 +231,7 @@ async fn store_list_below_window_is_compacted() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions {
         history_window: 3,
+        history_limit: 3,
         ..Default::default()
     };
     let s = Store::open(&dir.path().join("db"), options).unwrap();
@@ -278,6 +279,7 @@ async fn store_history_compacts_on_timer_and_cap() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions {
         history_window: 4,
+        history_limit: 4,
         compaction_interval: Duration::from_millis(20),
         ..Default::default()
     };
@@ -297,6 +299,7 @@ async fn store_history_compacts_on_timer_and_cap() {
     // Past twice the window the writer trims without waiting for the timer.
     let slow = StoreOptions {
         history_window: 4,
+        history_limit: 4,
         compaction_interval: Duration::from_secs(3600),
         ..Default::default()
     };

@@ -143,6 +143,7 @@ async fn store_reopen_keeps_compacted_revision() {
     let path = dir.path().join("db");
     let options = StoreOptions {
         history_window: 2,
+        history_limit: 2,
         ..Default::default()
     };
     {
@@ -185,6 +186,7 @@ async fn store_randomized_operations_match_a_model() {
     let path = dir.path().join("db");
     let options = StoreOptions {
         history_window: 300,
+        history_limit: 300,
         ..Default::default()
     };
     let mut s = Store::open(&path, options.clone()).unwrap();

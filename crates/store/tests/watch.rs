@@ -11,6 +11,7 @@ use store::{Event, EventKind, Store, StoreError, StoreOptions, WatchStream};
 fn open(dir: &tempfile::TempDir, window: usize) -> Store {
     let options = StoreOptions {
         history_window: window,
+        history_limit: window,
         ..Default::default()
     };
     Store::open(&dir.path().join("store.db"), options).unwrap()
@@ -225,4 +226,74 @@ async fn store_watch_many_watchers_see_every_event_in_order() {
     for w in watchers {
         assert_eq!(w.await.unwrap(), want);
     }
+}
+
+#[tokio::test]
+async fn store_watch_history_waits_for_open_watchers_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        history_window: 5,
+        history_limit: 30,
+        ..Default::default()
+    };
+    let s = Store::open(&dir.path().join("store.db"), options).unwrap();
+    s.create("/k/first", "v").await.unwrap(); // 1
+    let mut slow = s.watch("/k/", 0).unwrap();
+    assert_eq!(next(&mut slow).await.revision, 1);
+    for i in 0..20 {
+        s.create(&format!("/k/{i}"), "v").await.unwrap(); // 2..=21
+    }
+    // The slow watcher has read through 1: everything after stays.
+    assert_eq!(s.compact().await.unwrap(), 1);
+    for want in 2..=21 {
+        assert_eq!(next(&mut slow).await.revision, want);
+    }
+    // Caught up: the history shrinks to the window.
+    assert_eq!(s.compact().await.unwrap(), 16);
+    // Past the limit, the watcher is cut off.
+    for i in 0..40 {
+        s.create(&format!("/k/more-{i}"), "v").await.unwrap(); // 22..=61
+    }
+    assert_eq!(s.compact().await.unwrap(), 31, "at most 30 events kept");
+    match tokio::time::timeout(Duration::from_secs(5), slow.next()).await {
+        Ok(Some(Err(StoreError::Compacted { requested: 21, oldest: 31 }))) => {}
+        other => panic!("expected compacted, got {other:?}"),
+    }
+    // A closed watcher holds nothing.
+    drop(slow);
+    assert_eq!(s.compact().await.unwrap(), 56);
+}
+
+#[tokio::test]
+async fn store_watch_paginated_list_keeps_its_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        history_window: 2,
+        history_limit: 100,
+        ..Default::default()
+    };
+    let s = Store::open(&dir.path().join("store.db"), options).unwrap();
+    for i in 0..10 {
+        s.create(&format!("/p/{i}"), "v").await.unwrap(); // 1..=10
+    }
+    let first = s
+        .list("/p/", store::ListOptions { limit: Some(4), ..Default::default() })
+        .unwrap();
+    assert!(first.more);
+    for i in 0..10 {
+        s.update(&format!("/p/{i}"), "changed", None).await.unwrap(); // 11..=20
+    }
+    assert_eq!(s.compact().await.unwrap(), 10, "kept for the list's next page");
+    let next_page = s
+        .list(
+            "/p/",
+            store::ListOptions {
+                at_revision: Some(first.revision),
+                start_after: first.items.last().map(|kv| kv.key.clone()),
+                limit: Some(4),
+            },
+        )
+        .unwrap();
+    assert_eq!(next_page.items.len(), 4);
+    assert!(next_page.items.iter().all(|kv| kv.value.as_ref() == b"v"));
 }

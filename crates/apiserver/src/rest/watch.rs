@@ -132,7 +132,17 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         ticker.tick().await;
         loop {
             tokio::select! {
-                _ = &mut deadline => break,
+                _ = &mut deadline => {
+                    // A last bookmark before the timeout closes the watch,
+                    // as Kubernetes sends (KEP-956), so the client resumes
+                    // from here and not from an older revision the history
+                    // may no longer hold.
+                    if ctx.query.allow_watch_bookmarks {
+                        last_rv = last_rv.max(events.progress_revision());
+                        let _ = tx.send(send(bookmark(&ctx, last_rv, false))).await;
+                    }
+                    break;
+                }
                 _ = tx.closed() => break,
                 _ = ticker.tick(), if ctx.query.allow_watch_bookmarks => {
                     last_rv = last_rv.max(events.progress_revision());
