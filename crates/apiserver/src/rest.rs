@@ -181,8 +181,8 @@ pub(crate) fn encode_for_store(obj: &Value) -> Result<Bytes, ApiError> {
     let bytes = serde_json::to_vec(&obj).map_err(|e| ApiError::Internal(format!("cannot encode object: {e}")))?;
     // The store keeps these bytes (current values and the watch history),
     // so they are copied into an allocation of their size: the growing
-    // Vec's spare capacity was up to half of it, and shrinking in place
-    // keeps the block with mimalloc.
+    // Vec's spare capacity was up to half of it, and allocators may keep
+    // the whole block when shrinking in place.
     Ok(Bytes::copy_from_slice(&bytes))
 }
 

@@ -14,7 +14,7 @@
 //! the changes it found.
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::WatchStreamExt;
@@ -341,9 +341,18 @@ impl<K: Resource + Send + Sync + 'static> Informer<K> {
 /// (endpoints resolve named ports, the scheduler checks host ports),
 /// resources and restart policy (the scheduler's requests, sidecars). A
 /// pod's projected token volume and environment are most of its size.
+///
+/// Of a pod that restarts its containers forever (Deployments',
+/// StatefulSets', DaemonSets' pods: restartPolicy Always), the status keeps
+/// only the `Ready` and `PodScheduled` conditions (availability, endpoints,
+/// the scheduler) and each container's name, readiness and restart count
+/// (the ReplicaSet's deletion ranking). A Job's pods keep their whole
+/// status: its pod failure policy may match any condition and reads exit
+/// codes and finish times.
 pub fn trim_pod(pod: &mut Pod) {
     without_managed_fields(pod);
     let Some(spec) = pod.spec.as_mut() else { return };
+    let restarts_forever = spec.restart_policy.as_deref().is_none_or(|p| p == "Always");
     if let Some(volumes) = spec.volumes.as_mut() {
         volumes.retain(|v| v.persistent_volume_claim.is_some() || v.ephemeral.is_some());
     }
@@ -360,6 +369,16 @@ pub fn trim_pod(pod: &mut Pod) {
     spec.containers.iter_mut().for_each(slim);
     spec.init_containers.iter_mut().flatten().for_each(slim);
     spec.ephemeral_containers = None;
+    let Some(status) = pod.status.as_mut().filter(|_| restarts_forever) else { return };
+    if let Some(conditions) = status.conditions.as_mut() {
+        conditions.retain(|c| c.type_ == "Ready" || c.type_ == "PodScheduled");
+    }
+    let slim = |c: &mut ContainerStatus| {
+        *c = ContainerStatus { name: std::mem::take(&mut c.name), ready: c.ready, restart_count: c.restart_count, ..ContainerStatus::default() }
+    };
+    status.container_statuses.iter_mut().flatten().for_each(slim);
+    status.init_container_statuses.iter_mut().flatten().for_each(slim);
+    status.ephemeral_container_statuses = None;
 }
 
 #[cfg(test)]
@@ -512,5 +531,47 @@ mod tests {
         assert_eq!(v["spec"]["initContainers"][0]["restartPolicy"], "Always");
         assert!(v["spec"]["initContainers"][0].get("args").is_none());
         assert_eq!(v["status"]["containerStatuses"][0]["restartCount"], 2);
+    }
+
+    #[test]
+    fn informer_trimmed_pod_status_keeps_what_controllers_read() {
+        let status = serde_json::json!({
+            "phase": "Running",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True"},
+                {"type": "Initialized", "status": "True"},
+                {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                {"type": "ContainersReady", "status": "True"},
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "DisruptionTarget", "status": "True"},
+            ],
+            "containerStatuses": [{
+                "name": "c", "image": "nginx", "imageID": "sha256:1", "containerID": "runc://1", "ready": true, "restartCount": 3,
+                "state": {"terminated": {"exitCode": 2, "finishedAt": "2026-01-01T00:00:01Z"}},
+            }],
+        });
+        let pod = |restart_policy: Option<&str>| -> Pod {
+            let mut pod: Pod = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "p"},
+                "spec": {"restartPolicy": restart_policy, "containers": [{"name": "c"}]},
+                "status": status,
+            }))
+            .expect("a pod");
+            trim_pod(&mut pod);
+            pod
+        };
+        for policy in [None, Some("Always")] {
+            let v = serde_json::to_value(pod(policy)).expect("serializes");
+            let types: Vec<&str> = v["status"]["conditions"].as_array().into_iter().flatten().filter_map(|c| c["type"].as_str()).collect();
+            assert_eq!(types, ["Ready", "PodScheduled"], "{policy:?}");
+            assert_eq!(v["status"]["conditions"][0]["lastTransitionTime"], "2026-01-01T00:00:00Z");
+            assert_eq!(v["status"]["containerStatuses"], serde_json::json!([{"name": "c", "ready": true, "restartCount": 3, "image": "", "imageID": ""}]));
+            assert_eq!(v["status"]["phase"], "Running");
+        }
+        // A Job's pod keeps its whole status.
+        for policy in ["Never", "OnFailure"] {
+            let v = serde_json::to_value(pod(Some(policy))).expect("serializes");
+            assert_eq!(v["status"], status, "{policy}");
+        }
     }
 }

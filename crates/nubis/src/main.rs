@@ -3,6 +3,8 @@
 //! `controllers` runs the built-in controllers against any API server;
 //! `sim-nodes` runs simulated nodes (a test and benchmark tool) against one.
 
+#[cfg(feature = "jemalloc")]
+mod allocator;
 mod controller_flags;
 mod data_dir;
 mod in_process;
@@ -12,13 +14,6 @@ mod sim_nodes;
 mod up;
 
 use anyhow::Result;
-
-/// mimalloc instead of glibc's malloc: the API server and controllers
-/// allocate many small, short-lived objects from many threads, where glibc
-/// spent about 40% of the CPU and kept freed memory fragmented.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
