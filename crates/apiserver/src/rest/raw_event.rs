@@ -1,12 +1,16 @@
-//! Watch event lines spliced from the stored bytes. A watcher that reads
-//! plain JSON or `PartialObjectMetadata` gets each object (or its
-//! metadata) exactly as stored plus its `resourceVersion`, so the object
-//! need not be decoded into a tree and encoded again for every watcher:
+//! Watch event lines and list items spliced from the stored bytes. A
+//! watcher or list that reads plain JSON (or a watcher that reads
+//! `PartialObjectMetadata`) gets each object (or its metadata) exactly as
+//! stored plus its `resourceVersion`, so the object need not be decoded
+//! into a tree and encoded again for every reader:
 //! its top-level fields and those of `metadata` are only delimited
 //! (`RawValue`s borrowed from the stored bytes) and written back around
 //! the added `resourceVersion`; a label selector decodes just the labels.
 //! The output is byte for byte what decoding and encoding would give.
 
+use super::Ctx;
+use super::read::Selectors;
+use crate::codec::Output;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -60,22 +64,33 @@ impl<'a> Stored<'a> {
     /// `{"type":<event_type>,"object":<the object with resourceVersion>}`
     /// and a newline.
     pub fn line(&self, event_type: &str, resource_version: i64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.top.0.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum::<usize>() + 64);
+        let mut out = Vec::with_capacity(self.len() + 64);
         open_event(&mut out, event_type);
+        self.push_object(&mut out, resource_version);
+        out.extend_from_slice(b"}\n");
+        out
+    }
+
+    /// About how many bytes the object takes.
+    pub fn len(&self) -> usize {
+        self.top.0.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum::<usize>() + 32
+    }
+
+    /// Appends the object with its `resourceVersion`.
+    pub fn push_object(&self, out: &mut Vec<u8>, resource_version: i64) {
         out.push(b'{');
         for (i, (name, value)) in self.top.0.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            push_key(&mut out, name);
+            push_key(out, name);
             if *name == "metadata" {
-                self.push_metadata(&mut out, resource_version);
+                self.push_metadata(out, resource_version);
             } else {
                 out.extend_from_slice(value.get().as_bytes());
             }
         }
-        out.extend_from_slice(b"}}\n");
-        out
+        out.push(b'}');
     }
 
     /// The event of the object's `PartialObjectMetadata`.
@@ -99,6 +114,28 @@ impl<'a> Stored<'a> {
         push_key(out, "resourceVersion");
         out.extend_from_slice(format!("\"{resource_version}\"").as_bytes());
         out.push(b'}');
+    }
+}
+
+/// How a watch's events or a list's items are spliced from the stored bytes.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Splice {
+    Object,
+    Metadata,
+}
+
+/// Whether a read's objects can be spliced from the stored bytes: objects
+/// served as stored, in plain JSON or as metadata, and at most a label
+/// selector (field selectors read decoded objects).
+pub fn splice_form(ctx: &Ctx, selectors: &Selectors) -> Option<Splice> {
+    let plain = selectors.field.is_none()
+        && ctx.custom.is_none()
+        && apimachinery::conversion::served_as_stored(&ctx.resource.group, &ctx.resource.kind);
+    match ctx.output {
+        _ if !plain => None,
+        Output::Json | Output::Yaml => Some(Splice::Object),
+        Output::PartialObjectMetadata | Output::PartialObjectMetadataList => Some(Splice::Metadata),
+        Output::Table => None,
     }
 }
 

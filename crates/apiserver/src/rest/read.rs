@@ -3,8 +3,10 @@
 
 use super::continue_token::ContinueToken;
 use super::output::{list_response, object_response};
+use super::raw_event::{self, Splice, splice_form};
 use super::{Ctx, parse_rv};
 use crate::body::Body;
+use crate::codec::Output;
 use crate::error::ApiError;
 use crate::query::RvMatch;
 use apimachinery::object::ObjectExt;
@@ -102,6 +104,12 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             (e, _) => ApiError::from(e),
         })?;
     let limit = ctx.query.limit.filter(|_| ctx.query.resource_version.as_deref() != Some("0"));
+    if ctx.output == Output::Json
+        && splice_form(&ctx, &selectors) == Some(Splice::Object)
+        && let Some(body) = spliced_list(&ctx, &selectors, &listed, limit)
+    {
+        return Ok(body);
+    }
     let mut items = Vec::new();
     let mut last_key = None;
     let mut remaining = 0usize;
@@ -133,6 +141,63 @@ pub async fn list(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             }
         }
     list_response(&ctx, items, meta)
+}
+
+/// The JSON list assembled from the stored bytes of its items (see
+/// `raw_event`), as the decoding path would write it; `None` if an item
+/// cannot be spliced, and the caller decodes instead.
+fn spliced_list(ctx: &Ctx, selectors: &Selectors, listed: &store::ListResult, limit: Option<usize>) -> Option<Response<Body>> {
+    let parsed: Vec<(raw_event::Stored, &store::KeyValue)> =
+        listed.items.iter().map(|kv| Some((raw_event::Stored::parse(&kv.value)?, kv))).collect::<Option<_>>()?;
+    let matches = |s: &raw_event::Stored| selectors.label.as_ref().is_none_or(|l| l.matches(s.labels().as_ref()));
+    let mut items = Vec::with_capacity(parsed.iter().map(|(s, _)| s.len()).sum::<usize>() + 2);
+    let (mut count, mut remaining, mut last_key) = (0usize, 0usize, None);
+    for (stored, kv) in &parsed {
+        if !matches(stored) {
+            continue;
+        }
+        if limit.is_some_and(|l| count >= l) {
+            remaining += 1;
+            continue;
+        }
+        items.push(if count == 0 { b'[' } else { b',' });
+        stored.push_object(&mut items, kv.mod_revision);
+        last_key = Some(kv.key.clone());
+        count += 1;
+    }
+    if count == 0 {
+        items.push(b'[');
+    }
+    items.push(b']');
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), Value::String(listed.revision.to_string()));
+    if remaining > 0
+        && let Some(k) = last_key
+    {
+        meta.insert("continue".into(), Value::String(ContinueToken::new(listed.revision, k).encode()));
+        if selectors.is_empty() {
+            meta.insert("remainingItemCount".into(), Value::from(remaining));
+        }
+    }
+    // The fields in the order the decoding path writes them (sorted).
+    let head = serde_json::to_string(&ctx.resource.api_version()).ok()?;
+    let kind = serde_json::to_string(&format!("{}List", ctx.resource.kind)).ok()?;
+    let meta = serde_json::to_vec(&meta).ok()?;
+    let mut out = Vec::with_capacity(items.len() + meta.len() + 128);
+    out.extend_from_slice(b"{\"apiVersion\":");
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b",\"items\":");
+    out.extend_from_slice(&items);
+    out.extend_from_slice(b",\"kind\":");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b",\"metadata\":");
+    out.extend_from_slice(&meta);
+    out.push(b'}');
+    Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(crate::body::full(out))
+        .ok()
 }
 
 /// A list or watch "not older than" a revision the store has not reached

@@ -5,7 +5,8 @@
 
 use super::output::{partial_metadata, table_of};
 use super::read::{Selectors, wait_for_revision};
-use super::{Ctx, parse_rv, raw_event};
+use super::raw_event::{self, Splice, splice_form};
+use super::{Ctx, parse_rv};
 use crate::body::{self, Body};
 use crate::codec::Output;
 use crate::error::ApiError;
@@ -177,28 +178,6 @@ pub fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
         .body(body::stream(stream))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(resp)
-}
-
-/// How a watch's events are spliced from the stored bytes.
-#[derive(Clone, Copy)]
-enum Splice {
-    Object,
-    Metadata,
-}
-
-/// Whether this watch's events can be spliced from the stored bytes:
-/// objects served as stored, in plain JSON or as metadata, and at most a
-/// label selector (field selectors read decoded objects).
-fn splice_form(ctx: &Ctx, selectors: &Selectors) -> Option<Splice> {
-    let plain = selectors.field.is_none()
-        && ctx.custom.is_none()
-        && apimachinery::conversion::served_as_stored(&ctx.resource.group, &ctx.resource.kind);
-    match ctx.output {
-        _ if !plain => None,
-        Output::Json | Output::Yaml => Some(Splice::Object),
-        Output::PartialObjectMetadata | Output::PartialObjectMetadataList => Some(Splice::Metadata),
-        Output::Table => None,
-    }
 }
 
 /// A watch event, encoded or still to encode.
