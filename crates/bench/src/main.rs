@@ -81,11 +81,8 @@ enum What {
         #[arg(long, default_value_t = 64)]
         clients: usize,
     },
-    /// Deployments created at once on `nodes` simulated nodes: the time
-    /// until every pod is Running, the server's memory at that size, and
-    /// its CPU use once settled.
-    /// The scheduler alone: pods created first, then the scheduler
-    /// starts as its own process.
+    /// The scheduler alone: pods created first, then the scheduler starts
+    /// as its own process; the time until all are bound.
     Scheduler {
         #[arg(long, default_value_t = 100)]
         nodes: usize,
@@ -94,6 +91,9 @@ enum What {
         #[arg(long, default_value_t = 64)]
         clients: usize,
     },
+    /// Deployments created at once on `nodes` simulated nodes: the time
+    /// until every pod is Running, the server's memory at that size, and
+    /// its CPU use once settled.
     Fleet {
         #[arg(long, default_value_t = 100)]
         nodes: usize,

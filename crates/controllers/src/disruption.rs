@@ -4,6 +4,7 @@
 //! delete, guarded by the pod's uid so a pod recreated under the same name
 //! is safe.
 
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
@@ -22,50 +23,32 @@ pub struct Disruption<'a> {
     pub mark_failed: bool,
 }
 
-/// The pod's conditions with `DisruptionTarget` True for `why`, or `None`
-/// when it already says so.
-pub fn conditions(
-    pod: &Pod,
-    (reason, message): (&str, &str),
-    now: &Time,
-) -> Option<Vec<PodCondition>> {
-    let mut conditions = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default();
-    let wanted = PodCondition {
+/// The `DisruptionTarget` condition to write for `why`, or `None` when the
+/// pod already says so. Written alone with a strategic merge patch (merged
+/// by `type`, as the pod's conditions are), so the pod's other conditions
+/// stay as the kubelet wrote them whatever the cache knew of them.
+pub fn condition(pod: &CachedPod, (reason, message): (&str, &str), now: &Time) -> Option<PodCondition> {
+    let held = pod.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == CONDITION));
+    if let Some(c) = held
+        && c.status == "True"
+        && c.reason.as_deref() == Some(reason)
+        && c.message.as_deref() == Some(message)
+    {
+        return None;
+    }
+    // A condition already True keeps the time it became so.
+    let since = held.filter(|c| c.status == "True").and_then(|c| c.last_transition_time.clone());
+    Some(PodCondition {
         type_: CONDITION.into(),
         status: "True".into(),
         reason: Some(reason.into()),
         message: Some(message.into()),
-        last_transition_time: Some(now.clone()),
+        last_transition_time: Some(since.unwrap_or_else(|| now.clone())),
         ..PodCondition::default()
-    };
-    match conditions.iter_mut().find(|c| c.type_ == CONDITION) {
-        Some(c)
-            if c.status == "True" && c.reason == wanted.reason && c.message == wanted.message =>
-        {
-            return None;
-        }
-        Some(c) => {
-            let keep_time = c.status == "True";
-            let time = if keep_time {
-                c.last_transition_time.clone()
-            } else {
-                wanted.last_transition_time.clone()
-            };
-            *c = PodCondition {
-                last_transition_time: time,
-                ..wanted
-            };
-        }
-        None => conditions.push(wanted),
-    }
-    Some(conditions)
+    })
 }
 
-fn is_terminal(pod: &Pod) -> bool {
+fn is_terminal(pod: &CachedPod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
         Some("Succeeded" | "Failed")
@@ -76,7 +59,7 @@ fn is_terminal(pod: &Pod) -> bool {
 /// `grace_period_seconds` when given. A pod already gone is no error.
 pub async fn delete(
     client: &Client,
-    pod: &Pod,
+    pod: &CachedPod,
     why: Option<Disruption<'_>>,
     grace_period_seconds: Option<u32>,
 ) -> Result<(), kube::Error> {
@@ -85,8 +68,8 @@ pub async fn delete(
     if let Some(why) = why {
         let now = Time(jiff::Timestamp::now());
         let mut status = serde_json::Map::new();
-        if let Some(conditions) = why.condition.and_then(|c| conditions(pod, c, &now)) {
-            status.insert("conditions".into(), json!(conditions));
+        if let Some(condition) = why.condition.and_then(|c| condition(pod, c, &now)) {
+            status.insert("conditions".into(), json!([condition]));
         }
         if why.mark_failed && !is_terminal(pod) {
             status.insert("phase".into(), json!("Failed"));
@@ -94,7 +77,7 @@ pub async fn delete(
         if !status.is_empty() {
             let patch = json!({"status": status});
             match api
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .patch_status(&name, &PatchParams::default(), &Patch::Strategic(&patch))
                 .await
             {
                 Ok(_) => {}
@@ -123,24 +106,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn disruption_condition_is_added_once() {
-        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}})).expect("a pod");
-        let why = (
-            "DeletionByTaintManager",
-            "Taint manager: deleting due to NoExecute taint",
-        );
-        let now = Time(jiff::Timestamp::from_second(1_800_000_000).expect("valid time"));
-        let conditions = conditions(&pod, why, &now).expect("added");
-        assert_eq!(conditions.len(), 2);
-        assert_eq!(conditions[1].type_, "DisruptionTarget");
-        assert_eq!(
-            conditions[1].reason.as_deref(),
-            Some("DeletionByTaintManager")
-        );
+    fn disruption_condition_is_written_once_and_keeps_its_time() {
+        let pod: CachedPod = serde_json::from_value(json!({"metadata": {"name": "p"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}})).expect("a pod");
+        let why = ("DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint");
+        let at = |s| Time(jiff::Timestamp::from_second(s).expect("valid time"));
+        let added = condition(&pod, why, &at(1_800_000_000)).expect("added");
+        assert_eq!((added.type_.as_str(), added.status.as_str(), added.reason.as_deref()), ("DisruptionTarget", "True", Some("DeletionByTaintManager")));
         let mut marked = pod.clone();
         if let Some(s) = marked.status.as_mut() {
-            s.conditions = Some(conditions);
+            s.conditions.get_or_insert_default().push(added);
         }
-        assert!(super::conditions(&marked, why, &now).is_none());
+        assert!(condition(&marked, why, &at(1_800_000_100)).is_none(), "the same reason and message is not written again");
+        let other = condition(&marked, ("PodGarbageCollecting", "orphaned"), &at(1_800_000_100)).expect("a new reason");
+        assert_eq!(other.last_transition_time, Some(at(1_800_000_000)), "still True: the transition time stays");
     }
 }

@@ -6,9 +6,10 @@
 
 mod desired;
 
+use crate::cached_pod::CachedPod;
 use crate::informer::Informer;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -39,7 +40,7 @@ struct Ctx {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client, pods: Informer<Pod>) {
+pub async fn run(client: Client, pods: Informer<CachedPod>) {
     let controller = Controller::new(Api::<Service>::all(client.clone()), watcher::Config::default());
     let services = controller.store();
     tokio::spawn(clean_up_after_services(client.clone()));
@@ -55,7 +56,7 @@ pub async fn run(client: Client, pods: Informer<Pod>) {
 }
 
 /// The Services in the pod's namespace whose selector picks it.
-fn services_of(services: &Store<Service>, pod: &Pod) -> Vec<ObjectRef<Service>> {
+fn services_of(services: &Store<Service>, pod: &CachedPod) -> Vec<ObjectRef<Service>> {
     let ns = pod.namespace();
     services
         .state()
@@ -88,7 +89,7 @@ async fn reconcile(service: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error
         .and_then(|s| s.selector.as_ref())
         .map(|sel| sel.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
         .unwrap_or_default();
-    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
+    let pods = Api::<CachedPod>::namespaced(ctx.client.clone(), &ns)
         .list(&ListParams::default().labels(&selector))
         .await
         .map_err(api_error)?

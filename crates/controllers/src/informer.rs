@@ -14,7 +14,6 @@
 //! the changes it found.
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::WatchStreamExt;
@@ -335,52 +334,6 @@ impl<K: Resource + Send + Sync + 'static> Informer<K> {
     }
 }
 
-/// What the pod readers never look at, dropped from the shared pod cache:
-/// `managedFields`; volumes other than claims (the scheduler binds
-/// claims); and of each container everything but its name, image, ports
-/// (endpoints resolve named ports, the scheduler checks host ports),
-/// resources and restart policy (the scheduler's requests, sidecars). A
-/// pod's projected token volume and environment are most of its size.
-///
-/// Of a pod that restarts its containers forever (Deployments',
-/// StatefulSets', DaemonSets' pods: restartPolicy Always), the status keeps
-/// only the `Ready` and `PodScheduled` conditions (availability, endpoints,
-/// the scheduler) and each container's name, readiness and restart count
-/// (the ReplicaSet's deletion ranking). A Job's pods keep their whole
-/// status: its pod failure policy may match any condition and reads exit
-/// codes and finish times.
-pub fn trim_pod(pod: &mut Pod) {
-    without_managed_fields(pod);
-    let Some(spec) = pod.spec.as_mut() else { return };
-    let restarts_forever = spec.restart_policy.as_deref().is_none_or(|p| p == "Always");
-    if let Some(volumes) = spec.volumes.as_mut() {
-        volumes.retain(|v| v.persistent_volume_claim.is_some() || v.ephemeral.is_some());
-    }
-    let slim = |c: &mut Container| {
-        *c = Container {
-            name: std::mem::take(&mut c.name),
-            image: c.image.take(),
-            ports: c.ports.take(),
-            resources: c.resources.take(),
-            restart_policy: c.restart_policy.take(),
-            ..Container::default()
-        }
-    };
-    spec.containers.iter_mut().for_each(slim);
-    spec.init_containers.iter_mut().flatten().for_each(slim);
-    spec.ephemeral_containers = None;
-    let Some(status) = pod.status.as_mut().filter(|_| restarts_forever) else { return };
-    if let Some(conditions) = status.conditions.as_mut() {
-        conditions.retain(|c| c.type_ == "Ready" || c.type_ == "PodScheduled");
-    }
-    let slim = |c: &mut ContainerStatus| {
-        *c = ContainerStatus { name: std::mem::take(&mut c.name), ready: c.ready, restart_count: c.restart_count, ..ContainerStatus::default() }
-    };
-    status.container_statuses.iter_mut().flatten().for_each(slim);
-    status.init_container_statuses.iter_mut().flatten().for_each(slim);
-    status.ephemeral_container_statuses = None;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,7 +435,7 @@ mod tests {
 
     #[test]
     fn informer_drops_managed_fields() {
-        let mut pod = Pod {
+        let mut pod = k8s_openapi::api::core::v1::Pod {
             metadata: ObjectMeta {
                 name: Some("p".into()),
                 managed_fields: Some(vec![ManagedFieldsEntry { manager: Some("kubectl".into()), ..Default::default() }]),
@@ -493,85 +446,5 @@ mod tests {
         without_managed_fields(&mut pod);
         assert_eq!(pod.metadata.managed_fields, None);
         assert_eq!(pod.metadata.name.as_deref(), Some("p"));
-    }
-
-    #[test]
-    fn informer_trimmed_pod_keeps_what_controllers_read() {
-        let mut pod: Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "p", "labels": {"app": "web"}, "managedFields": [{"manager": "kubectl"}]},
-            "spec": {
-                "nodeName": "n1",
-                "tolerations": [{"key": "k", "operator": "Exists"}],
-                "containers": [{
-                    "name": "c", "image": "nginx", "env": [{"name": "A", "value": "1"}],
-                    "command": ["sh"], "volumeMounts": [{"name": "token", "mountPath": "/var/run"}],
-                    "ports": [{"name": "http", "containerPort": 80, "hostPort": 8080}],
-                    "resources": {"requests": {"cpu": "100m"}},
-                }],
-                "initContainers": [{"name": "side", "image": "envoy", "restartPolicy": "Always", "args": ["-v"]}],
-                "volumes": [
-                    {"name": "token", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}},
-                    {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
-                ],
-            },
-            "status": {"phase": "Running", "podIP": "10.0.0.1", "containerStatuses": [{"name": "c", "image": "nginx", "imageID": "", "ready": true, "restartCount": 2}]},
-        }))
-        .expect("a pod");
-        trim_pod(&mut pod);
-        let v = serde_json::to_value(&pod).expect("serializes");
-        assert!(v["metadata"].get("managedFields").is_none());
-        assert_eq!(v["metadata"]["labels"]["app"], "web");
-        assert_eq!(v["spec"]["nodeName"], "n1");
-        assert_eq!(v["spec"]["tolerations"][0]["key"], "k");
-        assert_eq!(v["spec"]["volumes"], serde_json::json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]));
-        let c = &v["spec"]["containers"][0];
-        assert_eq!(c["ports"][0]["hostPort"], 8080);
-        assert_eq!(c["resources"]["requests"]["cpu"], "100m");
-        assert!(c.get("env").is_none() && c.get("command").is_none() && c.get("volumeMounts").is_none());
-        assert_eq!(v["spec"]["initContainers"][0]["restartPolicy"], "Always");
-        assert!(v["spec"]["initContainers"][0].get("args").is_none());
-        assert_eq!(v["status"]["containerStatuses"][0]["restartCount"], 2);
-    }
-
-    #[test]
-    fn informer_trimmed_pod_status_keeps_what_controllers_read() {
-        let status = serde_json::json!({
-            "phase": "Running",
-            "conditions": [
-                {"type": "PodReadyToStartContainers", "status": "True"},
-                {"type": "Initialized", "status": "True"},
-                {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
-                {"type": "ContainersReady", "status": "True"},
-                {"type": "PodScheduled", "status": "True"},
-                {"type": "DisruptionTarget", "status": "True"},
-            ],
-            "containerStatuses": [{
-                "name": "c", "image": "nginx", "imageID": "sha256:1", "containerID": "runc://1", "ready": true, "restartCount": 3,
-                "state": {"terminated": {"exitCode": 2, "finishedAt": "2026-01-01T00:00:01Z"}},
-            }],
-        });
-        let pod = |restart_policy: Option<&str>| -> Pod {
-            let mut pod: Pod = serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "p"},
-                "spec": {"restartPolicy": restart_policy, "containers": [{"name": "c"}]},
-                "status": status,
-            }))
-            .expect("a pod");
-            trim_pod(&mut pod);
-            pod
-        };
-        for policy in [None, Some("Always")] {
-            let v = serde_json::to_value(pod(policy)).expect("serializes");
-            let types: Vec<&str> = v["status"]["conditions"].as_array().into_iter().flatten().filter_map(|c| c["type"].as_str()).collect();
-            assert_eq!(types, ["Ready", "PodScheduled"], "{policy:?}");
-            assert_eq!(v["status"]["conditions"][0]["lastTransitionTime"], "2026-01-01T00:00:00Z");
-            assert_eq!(v["status"]["containerStatuses"], serde_json::json!([{"name": "c", "ready": true, "restartCount": 3, "image": "", "imageID": ""}]));
-            assert_eq!(v["status"]["phase"], "Running");
-        }
-        // A Job's pod keeps its whole status.
-        for policy in ["Never", "OnFailure"] {
-            let v = serde_json::to_value(pod(Some(policy))).expect("serializes");
-            assert_eq!(v["status"], status, "{policy}");
-        }
     }
 }

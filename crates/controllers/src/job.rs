@@ -18,6 +18,7 @@ pub mod indexes;
 pub mod pods;
 pub mod sync;
 
+use crate::cached_pod::CachedPod;
 use crate::informer::{Cache, Informer};
 use crate::events::{self, Recorder};
 use crate::replicaset::claim::{self, Claim};
@@ -77,7 +78,7 @@ impl FinalizerExpectations {
     }
 
     /// The UIDs still expected: pods the cache shows with the finalizer.
-    fn pending(&self, key: &str, owned: &[Arc<Pod>]) -> HashSet<String> {
+    fn pending(&self, key: &str, owned: &[Arc<CachedPod>]) -> HashSet<String> {
         let mut all = self.by_job.lock();
         let Some(uids) = all.get_mut(key) else {
             return HashSet::new();
@@ -101,7 +102,7 @@ impl FinalizerExpectations {
 
 struct Ctx {
     client: Client,
-    pods: Cache<Pod>,
+    pods: Cache<CachedPod>,
     jobs: Store<Job>,
     expectations: Expectations,
     finalizers: FinalizerExpectations,
@@ -110,12 +111,12 @@ struct Ctx {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client, pods: Informer<Pod>) {
+pub async fn run(client: Client, pods: Informer<CachedPod>) {
     run_with(client, pods, Backoff::default()).await
 }
 
 /// Runs the controller with another pod failure back-off.
-pub async fn run_with(client: Client, informer: Informer<Pod>, backoff: Backoff) {
+pub async fn run_with(client: Client, informer: Informer<CachedPod>, backoff: Backoff) {
     let (pods, pod_events) = (informer.cache(), informer.touched());
     let controller = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default());
     let jobs = controller.store();
@@ -148,7 +149,7 @@ fn is_job_ref(r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference
 
 /// The Jobs a pod event concerns: its controller, or the Jobs of its
 /// namespace whose selector matches an orphan.
-fn owners_of(jobs: &Store<Job>, pod: &Pod) -> Vec<ObjectRef<Job>> {
+fn owners_of(jobs: &Store<Job>, pod: &CachedPod) -> Vec<ObjectRef<Job>> {
     let ns = pod.namespace().unwrap_or_default();
     if let Some(owner) = claim::controller_of(&pod.metadata) {
         if is_job_ref(owner) {
@@ -232,7 +233,7 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .await
         .map_err(api_error)?;
     let expected_rm = ctx.finalizers.pending(&key, &owned);
-    let all: Vec<&Pod> = owned.iter().map(|p| p.as_ref()).collect();
+    let all: Vec<&CachedPod> = owned.iter().map(|p| p.as_ref()).collect();
     let now = jiff::Timestamp::now();
 
     let mut job_now = (*job).clone();
@@ -335,9 +336,9 @@ async fn claim_pods(
     ctx: &Ctx,
     selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
     uid: &str,
-) -> Result<Vec<Arc<Pod>>, kube::Error> {
+) -> Result<Vec<Arc<CachedPod>>, kube::Error> {
     let ns = job.namespace().unwrap_or_default();
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let pods_api: Api<CachedPod> = Api::namespaced(ctx.client.clone(), &ns);
     let deleting = job.metadata.deletion_timestamp.is_some();
     let mut owned = Vec::new();
     for pod in ctx
@@ -370,7 +371,7 @@ async fn claim_pods(
                     )
                     .await
                 {
-                    Ok(p) => owned.push(Arc::new(p)),
+                    Ok(p) => owned.push(Arc::new(p.trimmed())),
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => return Err(e),
                 }
@@ -513,7 +514,7 @@ async fn delete_pods(
     job: &Job,
     ctx: &Ctx,
     key: &str,
-    doomed: &[&Pod],
+    doomed: &[&CachedPod],
     remove_finalizer: bool,
 ) -> (i32, i32, Option<kube::Error>) {
     let ns = job.namespace().unwrap_or_default();
@@ -604,7 +605,7 @@ async fn track(
     mut status: JobStatus,
     ctx: &Ctx,
     key: &str,
-    all: &[&Pod],
+    all: &[&CachedPod],
     expected_rm: &HashSet<String>,
     finished: Option<k8s_openapi::api::batch::v1::JobCondition>,
     obs: &sync::Observed<'_>,
@@ -736,7 +737,7 @@ async fn clean_orphans(ctx: Arc<Ctx>) {
     }
     loop {
         tokio::time::sleep(ORPHAN_SCAN).await;
-        let candidates: Vec<Arc<Pod>> = ctx
+        let candidates: Vec<Arc<CachedPod>> = ctx
             .pods
             .state()
             .into_iter()

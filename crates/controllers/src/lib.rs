@@ -8,6 +8,7 @@
 
 pub mod autoscaler;
 pub mod cache_ready;
+pub mod cached_pod;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
@@ -77,7 +78,7 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
     // Every controller's task, stopped when this future is dropped.
     let mut controllers = tokio::task::JoinSet::new();
     let pods = pod_readers.iter().any(|n| on(n)).then(|| {
-        let (pods, task) = informer::Informer::start(kube::Api::all(c()), kube::runtime::watcher::Config::default(), informer::trim_pod);
+        let (pods, task) = informer::Informer::<cached_pod::CachedPod>::start(kube::Api::all(c()), kube::runtime::watcher::Config::default(), cached_pod::CachedPod::trim);
         controllers.spawn(task);
         pods
     });

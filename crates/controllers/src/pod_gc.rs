@@ -11,10 +11,11 @@
 pub mod plan;
 
 use crate::disruption::{self, Disruption};
+use crate::cached_pod::CachedPod;
 use crate::informer::{Cache, Informer};
 use futures::StreamExt;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
@@ -41,7 +42,7 @@ const FORCED: Disruption<'static> = Disruption {
 };
 
 /// Runs the collector until its watches end.
-pub async fn run(client: Client, pods: Informer<Pod>, terminated_threshold: usize) {
+pub async fn run(client: Client, pods: Informer<CachedPod>, terminated_threshold: usize) {
     let (nodes, node_writer) = reflector::store::<Node>();
     let pods = pods.cache();
     let node_gone = Arc::new(tokio::sync::Notify::new());
@@ -76,7 +77,7 @@ use kube::runtime::watcher::watcher;
 async fn pass(
     client: &Client,
     nodes: &Store<Node>,
-    pods: &Cache<Pod>,
+    pods: &Cache<CachedPod>,
     threshold: usize,
     missing: &mut HashMap<String, Timestamp>,
 ) -> Duration {
@@ -135,7 +136,7 @@ async fn pass(
     wait
 }
 
-async fn delete(client: &Client, pod: &Pod, why: Option<Disruption<'_>>, what: &str) {
+async fn delete(client: &Client, pod: &CachedPod, why: Option<Disruption<'_>>, what: &str) {
     let key = format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any());
     match disruption::delete(client, pod, why, Some(0)).await {
         Ok(()) => tracing::info!(pod = %key, "garbage collected: {what}"),

@@ -14,6 +14,7 @@ pub mod claim;
 pub mod expectations;
 pub mod pods;
 
+use crate::cached_pod::CachedPod;
 use crate::informer::{Cache, Informer};
 use crate::events::{self, Recorder};
 use claim::Claim;
@@ -51,14 +52,14 @@ pub enum Error {
 
 struct Ctx {
     client: Client,
-    pods: Cache<Pod>,
+    pods: Cache<CachedPod>,
     replicasets: Store<ReplicaSet>,
     expectations: Expectations,
     recorder: Recorder,
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client, informer: Informer<Pod>) {
+pub async fn run(client: Client, informer: Informer<CachedPod>) {
     let (pods, pod_events) = (informer.cache(), informer.touched());
     let controller = Controller::new(Api::<ReplicaSet>::all(client.clone()), watcher::Config::default());
     let replicasets = controller.store();
@@ -83,7 +84,7 @@ pub async fn run(client: Client, informer: Informer<Pod>) {
 
 /// The ReplicaSets a pod event concerns: its controller, or every
 /// ReplicaSet of its namespace whose selector matches an orphan.
-fn owners_of(replicasets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
+fn owners_of(replicasets: &Store<ReplicaSet>, pod: &CachedPod) -> Vec<ObjectRef<ReplicaSet>> {
     let ns = pod.namespace().unwrap_or_default();
     if let Some(owner) = claim::controller_of(&pod.metadata) {
         if owner.kind == "ReplicaSet" && owner.api_version.starts_with("apps/") {
@@ -134,13 +135,13 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     let Some(spec) = rs.spec.as_ref() else { return Ok(Action::await_change()) };
     let uid = rs.metadata.uid.clone().unwrap_or_default();
     let deleting = rs.metadata.deletion_timestamp.is_some();
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let pods_api: Api<CachedPod> = Api::namespaced(ctx.client.clone(), &ns);
     let in_cache = |n: &str| ctx.pods.get(&ns, n).is_some();
     let needs_sync = ctx.expectations.satisfied(&key, in_cache);
 
     // Claim: adopt matching orphans, release owned pods that stopped matching.
-    let mut owned: Vec<Arc<Pod>> = Vec::new();
-    let namespace_pods: Vec<Arc<Pod>> = ctx
+    let mut owned: Vec<Arc<CachedPod>> = Vec::new();
+    let namespace_pods: Vec<Arc<CachedPod>> = ctx
         .pods
         .in_namespace(&ns)
         .into_iter()
@@ -160,7 +161,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
                 match pods_api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
                     Ok(p) => {
                         tracing::info!(pod = %pod.name_any(), "adopted pod");
-                        owned.push(Arc::new(p));
+                        owned.push(Arc::new(p.trimmed()));
                     }
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => return Err(api_error(e)),
@@ -184,7 +185,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     }
 
     let now = jiff::Timestamp::now();
-    let owned_refs: Vec<&Pod> = owned.iter().map(|p| p.as_ref()).collect();
+    let owned_refs: Vec<&CachedPod> = owned.iter().map(|p| p.as_ref()).collect();
     let status = pods::status(&rs, &owned_refs, failure.clone(), now);
     if rs.status.as_ref() != Some(&status) {
         let mut updated = (*rs).clone();
@@ -216,7 +217,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
 
 /// Creates or deletes pods toward `desired`; returns the ReplicaFailure
 /// reason and message if a call failed.
-async fn manage(rs: &ReplicaSet, ctx: &Ctx, key: &str, owned: &[Arc<Pod>], desired: usize) -> Option<(&'static str, String)> {
+async fn manage(rs: &ReplicaSet, ctx: &Ctx, key: &str, owned: &[Arc<CachedPod>], desired: usize) -> Option<(&'static str, String)> {
     let ns = rs.namespace().unwrap_or_default();
     let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let reference = rs.object_ref(&());
@@ -255,8 +256,8 @@ async fn manage(rs: &ReplicaSet, ctx: &Ctx, key: &str, owned: &[Arc<Pod>], desir
     } else if owned.len() > desired {
         let diff = (owned.len() - desired).min(BURST);
         let related = related_pods(rs, ctx, &ns);
-        let candidates: Vec<&Pod> = owned.iter().map(|p| p.as_ref()).collect();
-        let related_refs: Vec<&Pod> = related.iter().map(|p| p.as_ref()).collect();
+        let candidates: Vec<&CachedPod> = owned.iter().map(|p| p.as_ref()).collect();
+        let related_refs: Vec<&CachedPod> = related.iter().map(|p| p.as_ref()).collect();
         let doomed = pods::to_delete(&candidates, &related_refs, diff, jiff::Timestamp::now());
         let results = futures::future::join_all(doomed.iter().map(|pod| {
             let pod_name = pod.name_any();
@@ -290,7 +291,7 @@ async fn manage(rs: &ReplicaSet, ctx: &Ctx, key: &str, owned: &[Arc<Pod>], desir
 
 /// Active pods of every ReplicaSet with the same controller (the
 /// Deployment's other ReplicaSets), for ranking doubled-up pods.
-fn related_pods(rs: &ReplicaSet, ctx: &Ctx, ns: &str) -> Vec<Arc<Pod>> {
+fn related_pods(rs: &ReplicaSet, ctx: &Ctx, ns: &str) -> Vec<Arc<CachedPod>> {
     let own_uid = rs.metadata.uid.clone().unwrap_or_default();
     let mut family = vec![own_uid];
     if let Some(owner) = claim::controller_of(&rs.metadata) {

@@ -16,6 +16,7 @@ pub(crate) mod resources;
 mod score;
 mod volumes;
 
+use crate::cached_pod::CachedPod;
 use crate::informer::Informer;
 use cache::{Cache, PodInfo};
 use decide::FitError;
@@ -64,7 +65,7 @@ pub enum Error {
 
 /// Everything that moves the scheduler, in one place.
 enum Input {
-    Pod(Box<watcher::Event<Arc<Pod>>>),
+    CachedPod(Box<watcher::Event<Arc<CachedPod>>>),
     Node(Box<watcher::Event<Node>>),
     Claim(Box<watcher::Event<PersistentVolumeClaim>>),
     Volume(Box<watcher::Event<PersistentVolume>>),
@@ -77,7 +78,7 @@ enum Input {
 
 /// A pod waiting for a node.
 struct Pending {
-    pod: Arc<Pod>,
+    pod: Arc<CachedPod>,
     attempts: u32,
     /// The message last recorded in its condition and event.
     last_failure: Option<String>,
@@ -110,8 +111,8 @@ struct Scheduler {
 }
 
 /// Runs the scheduler until its watches end.
-pub async fn run(client: Client, pods: Informer<Pod>) {
-    let pods = pods.subscribe().map(|e| Some(Input::Pod(Box::new(e))));
+pub async fn run(client: Client, pods: Informer<CachedPod>) {
+    let pods = pods.subscribe().map(|e| Some(Input::CachedPod(Box::new(e))));
     let nodes = watcher(Api::<Node>::all(client.clone()), watcher::Config::default()).map(|e| match e {
         Ok(e) => Some(Input::Node(Box::new(e))),
         Err(error) => {
@@ -208,16 +209,16 @@ fn tokio_stream_of(mut rx: mpsc::UnboundedReceiver<Input>) -> impl futures::Stre
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-fn is_terminal(pod: &Pod) -> bool {
+fn is_terminal(pod: &CachedPod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
 }
 
-fn node_name(pod: &Pod) -> Option<&str> {
+fn node_name(pod: &CachedPod) -> Option<&str> {
     pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
 }
 
 /// Whether this scheduler should place the pod.
-fn wants_scheduling(pod: &Pod) -> bool {
+fn wants_scheduling(pod: &CachedPod) -> bool {
     let spec = pod.spec.as_ref();
     let name = spec.and_then(|s| s.scheduler_name.as_deref()).unwrap_or(SCHEDULER_NAME);
     name == SCHEDULER_NAME
@@ -226,14 +227,14 @@ fn wants_scheduling(pod: &Pod) -> bool {
         && spec.and_then(|s| s.scheduling_gates.as_ref()).is_none_or(Vec::is_empty)
 }
 
-fn pod_key(pod: &Pod) -> String {
+fn pod_key(pod: &CachedPod) -> String {
     format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any())
 }
 
 impl Scheduler {
     fn handle(&mut self, input: Input) {
         match input {
-            Input::Pod(e) => self.pod_event(*e),
+            Input::CachedPod(e) => self.pod_event(*e),
             Input::Node(e) => self.node_event(*e),
             Input::Claim(e) => {
                 if self.volumes.claims.apply(*e) {
@@ -269,7 +270,7 @@ impl Scheduler {
         }
     }
 
-    fn pod_event(&mut self, event: watcher::Event<Arc<Pod>>) {
+    fn pod_event(&mut self, event: watcher::Event<Arc<CachedPod>>) {
         match event {
             watcher::Event::Init => self.relist_pods = Some(HashSet::new()),
             watcher::Event::InitApply(pod) => {
@@ -329,7 +330,7 @@ impl Scheduler {
         }
     }
 
-    fn pod_changed(&mut self, pod: Arc<Pod>) {
+    fn pod_changed(&mut self, pod: Arc<CachedPod>) {
         let key = pod_key(&pod);
         if is_terminal(&pod) {
             self.pod_gone(&key);
@@ -495,7 +496,7 @@ fn backoff(attempts: u32) -> Duration {
 }
 
 /// Posts the binding, then the `Scheduled` event.
-async fn bind(client: Client, limit: Arc<Semaphore>, pod: Arc<Pod>, node: String, results: mpsc::UnboundedSender<Input>) {
+async fn bind(client: Client, limit: Arc<Semaphore>, pod: Arc<CachedPod>, node: String, results: mpsc::UnboundedSender<Input>) {
     let key = pod_key(&pod);
     let ok = {
         let _permit = limit.acquire_owned().await;
@@ -520,7 +521,7 @@ async fn bind(client: Client, limit: Arc<Semaphore>, pod: Arc<Pod>, node: String
 async fn bind_volumes_then_pod(
     client: Client,
     limit: Arc<Semaphore>,
-    pod: Arc<Pod>,
+    pod: Arc<CachedPod>,
     node: String,
     steps: Vec<volumes::Step>,
     results: mpsc::UnboundedSender<Input>,
@@ -578,7 +579,7 @@ async fn bind_volumes(client: &Client, steps: &[volumes::Step]) -> Result<(), St
     Ok(())
 }
 
-async fn post_binding(client: &Client, pod: &Pod, node: &str) -> Result<(), Error> {
+async fn post_binding(client: &Client, pod: &CachedPod, node: &str) -> Result<(), Error> {
     let namespace = pod.namespace().unwrap_or_default();
     let name = pod.name_any();
     let binding = Binding {
@@ -594,7 +595,7 @@ async fn post_binding(client: &Client, pod: &Pod, node: &str) -> Result<(), Erro
 
 /// Marks the pod `PodScheduled=False` with the reasons and emits
 /// `FailedScheduling`.
-async fn record_failure(client: Client, pod: Arc<Pod>, fit: FitError) {
+async fn record_failure(client: Client, pod: Arc<CachedPod>, fit: FitError) {
     let message = fit.to_string();
     let pods: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
     let already = pod
@@ -620,7 +621,7 @@ async fn record_failure(client: Client, pod: Arc<Pod>, fit: FitError) {
 }
 
 /// Creates a core/v1 Event about a pod from the default scheduler.
-async fn emit(client: &Client, pod: &Pod, type_: &str, reason: &str, action: &str, message: String) {
+async fn emit(client: &Client, pod: &CachedPod, type_: &str, reason: &str, action: &str, message: String) {
     let namespace = pod.namespace().unwrap_or_default();
     let now = jiff::Timestamp::now();
     let event = CoreEvent {

@@ -12,11 +12,12 @@ pub mod decide;
 
 use crate::disruption::{self, Disruption};
 use crate::events::{self, Recorder};
+use crate::cached_pod::CachedPod;
 use crate::informer::{Cache, Informer};
 use decide::Verdict;
 use futures::StreamExt;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, Pod, Taint};
+use k8s_openapi::api::core::v1::{Node, Taint};
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -63,7 +64,7 @@ struct State {
 }
 
 /// Runs the controller until its watches end.
-pub async fn run(client: Client, pods: Informer<Pod>) {
+pub async fn run(client: Client, pods: Informer<CachedPod>) {
     let (nodes, node_writer) = reflector::store::<Node>();
     let (pods, pod_changes) = (pods.cache(), pods.touched());
     let changed = Arc::new(tokio::sync::Notify::new());
@@ -99,7 +100,7 @@ pub async fn run(client: Client, pods: Informer<Pod>) {
     }
 }
 
-fn key(pod: &Pod) -> String {
+fn key(pod: &CachedPod) -> String {
     format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any())
 }
 
@@ -110,7 +111,7 @@ async fn pass(
     recorder: &Recorder,
     state: &mut State,
     nodes: &Store<Node>,
-    pods: &Cache<Pod>,
+    pods: &Cache<CachedPod>,
 ) -> Option<Timestamp> {
     let now = Timestamp::now();
     let mut tainted: HashMap<String, Vec<Taint>> = HashMap::new();
@@ -193,7 +194,7 @@ async fn pass(
 }
 
 /// Whether the pod is gone (a failure is retried at the next pass).
-async fn evict(client: &Client, recorder: &Recorder, pod: &Pod) -> bool {
+async fn evict(client: &Client, recorder: &Recorder, pod: &CachedPod) -> bool {
     let k = key(pod);
     recorder
         .record(

@@ -75,7 +75,7 @@ pub fn should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
         return (false, false);
     }
     let info = NodeInfo::new(node);
-    if !node_affinity_matches(&pod, &info) {
+    if !node_affinity_matches(spec.node_selector.as_ref(), spec.affinity.as_ref(), &info) {
         return (false, false);
     }
     let tolerations = spec.tolerations.unwrap_or_default();

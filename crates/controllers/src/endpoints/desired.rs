@@ -3,7 +3,8 @@
 //! that are not finished, ready or not, and the service ports resolved to
 //! container ports (a named `targetPort` is looked up in each pod).
 
-use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, ObjectReference, Pod, Service};
+use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, ObjectReference, Service};
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort as SlicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
@@ -21,12 +22,12 @@ pub struct Backend {
 }
 
 /// Whether `pod` is selected by `selector` (all pairs match).
-pub fn selects(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
+pub fn selects(selector: &BTreeMap<String, String>, pod: &CachedPod) -> bool {
     let labels = pod.metadata.labels.as_ref();
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
-fn is_ready(pod: &Pod) -> bool {
+fn is_ready(pod: &CachedPod) -> bool {
     pod.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
@@ -35,7 +36,7 @@ fn is_ready(pod: &Pod) -> bool {
 
 /// The port a service port reaches in `pod`: a number as is, a name
 /// through the pod's container ports; `None` when the name is not there.
-fn resolve(target: Option<&IntOrString>, port: i32, pod: &Pod) -> Option<i32> {
+fn resolve(target: Option<&IntOrString>, port: i32, pod: &CachedPod) -> Option<i32> {
     match target {
         None => Some(port),
         Some(IntOrString::Int(n)) => Some(*n),
@@ -46,7 +47,7 @@ fn resolve(target: Option<&IntOrString>, port: i32, pod: &Pod) -> Option<i32> {
 }
 
 /// The backends of `service` among `pods` (already in its namespace).
-pub fn backends(service: &Service, pods: &[Pod]) -> Vec<Backend> {
+pub fn backends(service: &Service, pods: &[CachedPod]) -> Vec<Backend> {
     let Some(selector) = service.spec.as_ref().and_then(|s| s.selector.as_ref()) else { return Vec::new() };
     let service_ports = service.spec.as_ref().and_then(|s| s.ports.clone()).unwrap_or_default();
     let mut out: Vec<Backend> = pods
@@ -179,7 +180,7 @@ mod tests {
         .expect("service")
     }
 
-    fn pod(name: &str, ip: Option<&str>, ready: bool, labels: serde_json::Value) -> Pod {
+    fn pod(name: &str, ip: Option<&str>, ready: bool, labels: serde_json::Value) -> CachedPod {
         serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"), "labels": labels},
             "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "x", "ports": [{"name": "http", "containerPort": 8080}]}]},

@@ -8,7 +8,7 @@
 use k8s_openapi::api::batch::v1::{
     PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyRule,
 };
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use crate::cached_pod::{CachedContainerStatus, CachedPod};
 
 /// What a failed pod means for its Job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl Verdict {
 }
 
 /// The verdict of `policy` on a failed `pod`.
-pub fn evaluate(policy: &PodFailurePolicy, pod: &Pod) -> Verdict {
+pub fn evaluate(policy: &PodFailurePolicy, pod: &CachedPod) -> Verdict {
     let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
     let name = pod.metadata.name.as_deref().unwrap_or_default();
     for (index, rule) in policy.rules.iter().enumerate() {
@@ -59,7 +59,7 @@ enum Match {
     Condition(String),
 }
 
-fn matching(rule: &PodFailurePolicyRule, pod: &Pod) -> Option<Match> {
+fn matching(rule: &PodFailurePolicyRule, pod: &CachedPod) -> Option<Match> {
     if rule.action == "FailIndex" {
         return None;
     }
@@ -87,7 +87,7 @@ fn matching(rule: &PodFailurePolicyRule, pod: &Pod) -> Option<Match> {
 }
 
 fn exit_code_match(
-    c: &ContainerStatus,
+    c: &CachedContainerStatus,
     req: &PodFailurePolicyOnExitCodesRequirement,
 ) -> Option<Match> {
     let code = c.state.as_ref()?.terminated.as_ref()?.exit_code;
@@ -108,7 +108,7 @@ fn exit_code_match(
 mod tests {
     use super::*;
 
-    fn pod(exit: i32, conditions: serde_json::Value) -> Pod {
+    fn pod(exit: i32, conditions: serde_json::Value) -> CachedPod {
         serde_json::from_value(serde_json::json!({
             "metadata": {"name": "p", "namespace": "ns"},
             "status": {"phase": "Failed", "conditions": conditions, "containerStatuses": [

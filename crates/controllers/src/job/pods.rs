@@ -4,6 +4,7 @@
 
 use crate::replicaset::{claim, pods as rs_pods};
 use k8s_openapi::api::batch::v1::Job;
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
@@ -18,40 +19,40 @@ pub const COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 /// Kubernetes truncates generated-name prefixes to this length.
 const MAX_GENERATE_NAME: usize = 58;
 
-pub fn phase(pod: &Pod) -> &str {
+pub fn phase(pod: &CachedPod) -> &str {
     pod.status
         .as_ref()
         .and_then(|s| s.phase.as_deref())
         .unwrap_or("")
 }
 
-pub fn succeeded(pod: &Pod) -> bool {
+pub fn succeeded(pod: &CachedPod) -> bool {
     phase(pod) == "Succeeded"
 }
 
-pub fn terminal(pod: &Pod) -> bool {
+pub fn terminal(pod: &CachedPod) -> bool {
     matches!(phase(pod), "Succeeded" | "Failed")
 }
 
-pub fn deleting(pod: &Pod) -> bool {
+pub fn deleting(pod: &CachedPod) -> bool {
     pod.metadata.deletion_timestamp.is_some()
 }
 
 /// Running or pending, not being deleted (`controller.FilterActivePods`).
-pub fn active(pod: &Pod) -> bool {
+pub fn active(pod: &CachedPod) -> bool {
     !terminal(pod) && !deleting(pod)
 }
 
 /// Being deleted but not ended yet.
-pub fn terminating(pod: &Pod) -> bool {
+pub fn terminating(pod: &CachedPod) -> bool {
     deleting(pod) && !terminal(pod)
 }
 
-pub fn ready(pod: &Pod) -> bool {
+pub fn ready(pod: &CachedPod) -> bool {
     rs_pods::is_ready(pod)
 }
 
-pub fn has_finalizer(pod: &Pod) -> bool {
+pub fn has_finalizer(pod: &CachedPod) -> bool {
     pod.metadata
         .finalizers
         .iter()
@@ -59,7 +60,7 @@ pub fn has_finalizer(pod: &Pod) -> bool {
         .any(|f| f == TRACKING_FINALIZER)
 }
 
-pub fn uid(pod: &Pod) -> String {
+pub fn uid(pod: &CachedPod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
 }
 
@@ -76,7 +77,7 @@ pub fn only_replace_failed(job: &Job) -> bool {
 /// Whether the pod counts as failed: Failed, or (unless only failed pods
 /// are replaced) deleted before it succeeded, so orphaned pods that never
 /// reach a phase still count.
-pub fn failed(pod: &Pod, job: &Job) -> bool {
+pub fn failed(pod: &CachedPod, job: &Job) -> bool {
     if phase(pod) == "Failed" {
         return true;
     }
@@ -84,7 +85,7 @@ pub fn failed(pod: &Pod, job: &Job) -> bool {
 }
 
 /// The pod's completion index, if it has a valid one.
-pub fn completion_index(pod: &Pod) -> Option<i32> {
+pub fn completion_index(pod: &CachedPod) -> Option<i32> {
     pod.metadata
         .annotations
         .as_ref()?
@@ -187,7 +188,7 @@ pub fn pod_for(job: &Job, index: Option<i32>) -> Pod {
 
 /// When the pod ended: its containers' latest `finishedAt`, else when it
 /// was deleted, else when it stopped being ready, else when it was made.
-pub fn finish_time(pod: &Pod) -> Option<jiff::Timestamp> {
+pub fn finish_time(pod: &CachedPod) -> Option<jiff::Timestamp> {
     let status = pod.status.as_ref();
     let finished = status
         .and_then(|s| s.container_statuses.as_ref())
@@ -242,8 +243,8 @@ impl Backoff {
     /// (`counts` says whether a failed pod counts, for the failure policy).
     pub fn remaining(
         &self,
-        pods: &[&Pod],
-        counts: impl Fn(&Pod) -> bool,
+        pods: &[&CachedPod],
+        counts: impl Fn(&CachedPod) -> bool,
         now: jiff::Timestamp,
     ) -> Duration {
         let last_success = pods
@@ -279,7 +280,7 @@ mod tests {
         serde_json::from_value(serde_json::json!({"metadata": {"name": "pi", "namespace": "ns", "uid": "u1"}, "spec": spec})).unwrap()
     }
 
-    fn ended(phase: &str, at: &str) -> Pod {
+    fn ended(phase: &str, at: &str) -> CachedPod {
         serde_json::from_value(serde_json::json!({"metadata": {"name": "p"}, "status": {"phase": phase, "containerStatuses": [
             {"name": "c", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
              "state": {"terminated": {"exitCode": 0, "finishedAt": at}}}]}}))
@@ -308,7 +309,7 @@ mod tests {
         assert_eq!(spec.hostname.as_deref(), Some("pi-3"));
         let env = &spec.containers[0].env.as_ref().unwrap()[0];
         assert_eq!(env.name, COMPLETION_INDEX_ENV);
-        assert_eq!(completion_index(&pod_for(&j, Some(3))), Some(3));
+        assert_eq!(completion_index(&CachedPod::from(&pod_for(&j, Some(3)))), Some(3));
         let owner = &pod_for(&j, None).metadata.owner_references.unwrap()[0];
         assert_eq!((owner.kind.as_str(), owner.controller), ("Job", Some(true)));
         assert_eq!(
@@ -338,7 +339,7 @@ mod tests {
         let ok = ended("Succeeded", "2024-01-01T00:00:00Z");
         let f1 = ended("Failed", "2024-01-01T00:01:00Z");
         let f2 = ended("Failed", "2024-01-01T00:02:00Z");
-        let all = |ps: &[&Pod], now| b.remaining(ps, |_| true, t(now));
+        let all = |ps: &[&CachedPod], now| b.remaining(ps, |_| true, t(now));
         assert_eq!(all(&[&ok], "2024-01-01T00:01:00Z"), Duration::ZERO);
         assert_eq!(
             all(&[&ok, &f1], "2024-01-01T00:01:04Z"),
@@ -363,10 +364,10 @@ mod tests {
             b.remaining(&[&f1], |_| false, t("2024-01-01T00:01:01Z")),
             Duration::ZERO
         );
-        let many: Vec<Pod> = (0..20)
+        let many: Vec<CachedPod> = (0..20)
             .map(|i| ended("Failed", &format!("2024-01-01T00:{:02}:00Z", i)))
             .collect();
-        let refs: Vec<&Pod> = many.iter().collect();
+        let refs: Vec<&CachedPod> = many.iter().collect();
         assert_eq!(all(&refs, "2024-01-01T00:19:00Z"), Duration::from_secs(600));
     }
 }

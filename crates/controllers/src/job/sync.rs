@@ -11,7 +11,7 @@ use super::indexes::Intervals;
 use super::pods;
 use crate::replicaset::pods as rs_pods;
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
-use k8s_openapi::api::core::v1::Pod;
+use crate::cached_pod::CachedPod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -102,7 +102,7 @@ fn completions(job: &Job) -> Option<i32> {
 /// What the pods show, counted against the Job's status.
 #[derive(Debug)]
 pub struct Observed<'a> {
-    pub active: Vec<&'a Pod>,
+    pub active: Vec<&'a CachedPod>,
     pub terminating: i32,
     pub ready: i32,
     /// Counted, uncounted and newly ended pods.
@@ -123,14 +123,14 @@ fn uncounted(status: &JobStatus) -> (HashSet<String>, HashSet<String>) {
 }
 
 /// Whether a pod with a valid index for the Job (any pod, if not Indexed).
-fn valid_index(job: &Job, pod: &Pod) -> bool {
+fn valid_index(job: &Job, pod: &CachedPod) -> bool {
     !pods::indexed(job)
         || pods::completion_index(pod).is_some_and(|i| i < completions(job).unwrap_or(0))
 }
 
 /// Whether a failed pod counts toward `backoffLimit` (the failure policy
 /// may ignore it).
-pub fn counts_failure(job: &Job, pod: &Pod) -> bool {
+pub fn counts_failure(job: &Job, pod: &CachedPod) -> bool {
     match job
         .spec
         .as_ref()
@@ -143,10 +143,10 @@ pub fn counts_failure(job: &Job, pod: &Pod) -> bool {
 
 /// Counts the Job's pods. `expected_rm`: pods whose finalizer this
 /// controller removed and the cache does not show removed yet.
-pub fn observe<'a>(job: &Job, all: &[&'a Pod], expected_rm: &HashSet<String>) -> Observed<'a> {
+pub fn observe<'a>(job: &Job, all: &[&'a CachedPod], expected_rm: &HashSet<String>) -> Observed<'a> {
     let status = job.status.clone().unwrap_or_default();
     let (unc_ok, unc_failed) = uncounted(&status);
-    let fresh = |p: &&&Pod| {
+    let fresh = |p: &&&CachedPod| {
         pods::has_finalizer(p) && !expected_rm.contains(&pods::uid(p)) && valid_index(job, p)
     };
     let new_succeeded = all
@@ -161,7 +161,7 @@ pub fn observe<'a>(job: &Job, all: &[&'a Pod], expected_rm: &HashSet<String>) ->
             pods::failed(p, job) && !unc_failed.contains(&pods::uid(p)) && counts_failure(job, p)
         })
         .count();
-    let active: Vec<&Pod> = all.iter().copied().filter(|p| pods::active(p)).collect();
+    let active: Vec<&CachedPod> = all.iter().copied().filter(|p| pods::active(p)).collect();
     let ready = active.iter().filter(|p| pods::ready(p)).count() as i32;
     let mut succeeded = status.succeeded.unwrap_or(0) + new_succeeded as i32 + unc_ok.len() as i32;
     let (mut prev_indexes, mut indexes) = (Intervals::default(), Intervals::default());
@@ -188,7 +188,7 @@ pub fn observe<'a>(job: &Job, all: &[&'a Pod], expected_rm: &HashSet<String>) ->
 }
 
 /// OnFailure pods restart in place: their restarts count toward the limit.
-fn past_backoff_limit_on_failure(job: &Job, all: &[&Pod]) -> bool {
+fn past_backoff_limit_on_failure(job: &Job, all: &[&CachedPod]) -> bool {
     let Some(spec) = job.spec.as_ref() else {
         return false;
     };
@@ -227,7 +227,7 @@ fn past_backoff_limit_on_failure(job: &Job, all: &[&Pod]) -> bool {
 /// `activeDeadlineSeconds`.
 pub fn failure(
     job: &Job,
-    all: &[&Pod],
+    all: &[&CachedPod],
     obs: &Observed,
     now: jiff::Timestamp,
 ) -> (Option<JobCondition>, Option<Duration>) {
@@ -313,7 +313,7 @@ pub fn complete(job: &Job, succeeded: i32, active: i32) -> bool {
 #[derive(Debug, PartialEq)]
 pub enum Manage<'a> {
     /// Delete these active pods (surplus, repeated indexes, or all when suspended).
-    Delete(Vec<&'a Pod>),
+    Delete(Vec<&'a CachedPod>),
     /// Create pods: one per entry, with its completion index if Indexed.
     Create(Vec<Option<i32>>),
     /// Failed pods are backing off: look again after this.
@@ -325,15 +325,15 @@ pub enum Manage<'a> {
 /// surplus in Kubernetes' order (not ready before ready, newer first).
 fn for_removal<'a>(
     job: &Job,
-    active: &[&'a Pod],
+    active: &[&'a CachedPod],
     at_least: usize,
     now: jiff::Timestamp,
-) -> Vec<&'a Pod> {
-    let mut rm: Vec<&Pod> = Vec::new();
-    let mut left: Vec<&Pod> = Vec::new();
+) -> Vec<&'a CachedPod> {
+    let mut rm: Vec<&CachedPod> = Vec::new();
+    let mut left: Vec<&CachedPod> = Vec::new();
     if pods::indexed(job) {
         let n = completions(job).unwrap_or(0);
-        let mut sorted: Vec<&Pod> = active.to_vec();
+        let mut sorted: Vec<&CachedPod> = active.to_vec();
         sorted.sort_by_key(|p| pods::completion_index(p));
         let mut seen = HashSet::new();
         for p in sorted {
@@ -416,7 +416,7 @@ pub fn manage<'a>(
 /// condition is appended and the terminal one returned.
 #[derive(Debug)]
 pub struct Tracked<'a> {
-    pub remove_finalizer: Vec<&'a Pod>,
+    pub remove_finalizer: Vec<&'a CachedPod>,
     /// UIDs of pods that still carry the finalizer.
     pub with_finalizer: HashSet<String>,
     pub needs_flush: bool,
@@ -429,7 +429,7 @@ pub struct Tracked<'a> {
 pub fn track<'a>(
     job: &Job,
     status: &mut JobStatus,
-    all: &[&'a Pod],
+    all: &[&'a CachedPod],
     expected_rm: &HashSet<String>,
     finished: Option<JobCondition>,
     obs: &Observed,
@@ -454,7 +454,7 @@ pub fn track<'a>(
         .is_some_and(|c| c.type_ != "SuccessCriteriaMet");
     let indexed = pods::indexed(job);
     let n = completions(job).unwrap_or(0);
-    let mut sorted: Vec<&Pod> = all.to_vec();
+    let mut sorted: Vec<&CachedPod> = all.to_vec();
     if indexed {
         sorted.sort_by_key(|p| pods::completion_index(p));
     }

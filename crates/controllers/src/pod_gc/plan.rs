@@ -6,27 +6,28 @@
 //! tainted `out-of-service`; terminating pods never bound to a node.
 
 use crate::node_lifecycle::{health, taints};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
+use crate::cached_pod::CachedPod;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub terminated: Vec<Arc<Pod>>,
+    pub terminated: Vec<Arc<CachedPod>>,
     /// By the name of the missing node.
-    pub orphaned: BTreeMap<String, Vec<Arc<Pod>>>,
-    pub out_of_service: Vec<Arc<Pod>>,
-    pub unscheduled_terminating: Vec<Arc<Pod>>,
+    pub orphaned: BTreeMap<String, Vec<Arc<CachedPod>>>,
+    pub out_of_service: Vec<Arc<CachedPod>>,
+    pub unscheduled_terminating: Vec<Arc<CachedPod>>,
 }
 
-pub fn is_terminated(pod: &Pod) -> bool {
+pub fn is_terminated(pod: &CachedPod) -> bool {
     !matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
         None | Some("Pending" | "Running" | "Unknown")
     )
 }
 
-fn node_name(pod: &Pod) -> Option<&str> {
+fn node_name(pod: &CachedPod) -> Option<&str> {
     pod.spec
         .as_ref()
         .and_then(|s| s.node_name.as_deref())
@@ -43,9 +44,9 @@ fn out_of_service(node: &Node) -> bool {
 }
 
 /// The plan; `threshold` 0 keeps every ended pod.
-pub fn plan(pods: &[Arc<Pod>], nodes: &HashMap<String, Arc<Node>>, threshold: usize) -> Plan {
+pub fn plan(pods: &[Arc<CachedPod>], nodes: &HashMap<String, Arc<Node>>, threshold: usize) -> Plan {
     let mut plan = Plan::default();
-    let mut ended: Vec<Arc<Pod>> = Vec::new();
+    let mut ended: Vec<Arc<CachedPod>> = Vec::new();
     for pod in pods {
         if is_terminated(pod) {
             ended.push(pod.clone());
@@ -69,7 +70,7 @@ pub fn plan(pods: &[Arc<Pod>], nodes: &HashMap<String, Arc<Node>>, threshold: us
     }
     if threshold > 0 && ended.len() > threshold {
         let evicted =
-            |p: &Pod| p.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted");
+            |p: &CachedPod| p.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted");
         ended.sort_by(|a, b| {
             evicted(b).cmp(&evicted(a)).then_with(|| {
                 a.metadata
@@ -97,7 +98,7 @@ mod tests {
         phase: &str,
         created: i64,
         extra: serde_json::Value,
-    ) -> Arc<Pod> {
+    ) -> Arc<CachedPod> {
         let mut v = json!({
             "metadata": {"name": name, "namespace": "default", "creationTimestamp": jiff::Timestamp::from_second(1_700_000_000 + created).expect("valid time").to_string()},
             "spec": {"containers": [], "nodeName": node},
@@ -125,7 +126,7 @@ mod tests {
         (name.to_string(), Arc::new(n))
     }
 
-    fn names(pods: &[Arc<Pod>]) -> Vec<String> {
+    fn names(pods: &[Arc<CachedPod>]) -> Vec<String> {
         pods.iter().map(|p| p.name_any()).collect()
     }
 

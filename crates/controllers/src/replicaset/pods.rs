@@ -4,6 +4,7 @@
 
 use super::claim;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
+use crate::cached_pod::{CachedPod, PodConditions};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use std::cmp::Ordering;
@@ -14,27 +15,26 @@ pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 
 /// Whether the pod still counts toward replicas: not finished, not being
 /// deleted (`controller.FilterActivePods`).
-pub fn is_active(pod: &Pod) -> bool {
+pub fn is_active(pod: &CachedPod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     phase != Some("Succeeded") && phase != Some("Failed") && pod.metadata.deletion_timestamp.is_none()
 }
 
 /// The pod's Ready condition's transition time, when it is Ready.
-pub fn ready_since(pod: &Pod) -> Option<Option<jiff::Timestamp>> {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+pub fn ready_since(pod: &impl PodConditions) -> Option<Option<jiff::Timestamp>> {
+    pod.conditions()
+        .iter()
+        .find(|c| c.type_ == "Ready")
         .filter(|c| c.status == "True")
         .map(|c| c.last_transition_time.as_ref().map(|t| t.0))
 }
 
-pub fn is_ready(pod: &Pod) -> bool {
+pub fn is_ready(pod: &impl PodConditions) -> bool {
     ready_since(pod).is_some()
 }
 
 /// Ready for at least `min_ready_seconds` (`podutil.IsPodAvailable`).
-pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: jiff::Timestamp) -> bool {
+pub fn is_available(pod: &impl PodConditions, min_ready_seconds: i32, now: jiff::Timestamp) -> bool {
     match ready_since(pod) {
         None => false,
         Some(_) if min_ready_seconds <= 0 => true,
@@ -68,7 +68,7 @@ pub fn pod_for(rs: &ReplicaSet) -> Pod {
     }
 }
 
-fn phase_rank(pod: &Pod) -> u8 {
+fn phase_rank(pod: &CachedPod) -> u8 {
     match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
         Some("Pending") | None => 0,
         Some("Unknown") => 1,
@@ -77,11 +77,11 @@ fn phase_rank(pod: &Pod) -> u8 {
     }
 }
 
-fn deletion_cost(pod: &Pod) -> i32 {
+fn deletion_cost(pod: &CachedPod) -> i32 {
     pod.metadata.annotations.as_ref().and_then(|a| a.get(DELETION_COST)).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-fn restarts(pod: &Pod) -> i32 {
+fn restarts(pod: &CachedPod) -> i32 {
     pod.status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
@@ -114,10 +114,10 @@ fn newer_first(a: (Option<jiff::Timestamp>, &str), b: (Option<jiff::Timestamp>, 
 
 /// Orders pods so the ones to delete first come first (`ActivePodsWithRanks`).
 /// `rank` is the number of related active pods on the same node.
-pub fn deletion_order(a: (&Pod, usize), b: (&Pod, usize), now: jiff::Timestamp) -> Ordering {
+pub fn deletion_order(a: (&CachedPod, usize), b: (&CachedPod, usize), now: jiff::Timestamp) -> Ordering {
     let (pa, ra) = a;
     let (pb, rb) = b;
-    let node = |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+    let node = |p: &CachedPod| p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
     // 1. Unassigned before assigned.
     let (na, nb) = (node(pa).is_empty(), node(pb).is_empty());
     if na != nb {
@@ -139,7 +139,7 @@ pub fn deletion_order(a: (&Pod, usize), b: (&Pod, usize), now: jiff::Timestamp) 
     if ra != rb {
         return rb.cmp(&ra);
     }
-    let uid = |p: &Pod| p.metadata.uid.clone().unwrap_or_default();
+    let uid = |p: &CachedPod| p.metadata.uid.clone().unwrap_or_default();
     let (ua, ub) = (uid(pa), uid(pb));
     // 6. Ready for less time first.
     if is_ready(pa) {
@@ -154,18 +154,18 @@ pub fn deletion_order(a: (&Pod, usize), b: (&Pod, usize), now: jiff::Timestamp) 
         return restarts(pb).cmp(&restarts(pa));
     }
     // 8. Newer first.
-    let created = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let created = |p: &CachedPod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
     newer_first((created(pa), &ua), (created(pb), &ub), now).unwrap_or(Ordering::Equal)
 }
 
 /// The `diff` pods to delete from `pods` (all active and owned), ranked
 /// against `related` (active pods of the same owner family, for rank 5).
-pub fn to_delete<'a>(pods: &[&'a Pod], related: &[&Pod], diff: usize, now: jiff::Timestamp) -> Vec<&'a Pod> {
+pub fn to_delete<'a>(pods: &[&'a CachedPod], related: &[&CachedPod], diff: usize, now: jiff::Timestamp) -> Vec<&'a CachedPod> {
     if diff >= pods.len() {
         return pods.to_vec();
     }
-    let node = |p: &Pod| p.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty());
-    let mut ranked: Vec<(&Pod, usize)> = pods
+    let node = |p: &CachedPod| p.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty());
+    let mut ranked: Vec<(&CachedPod, usize)> = pods
         .iter()
         .map(|p| {
             let rank = match node(p) {
@@ -186,12 +186,12 @@ pub const FAILED_DELETE: &str = "FailedDelete";
 
 /// The status from the owned active pods (`calculateStatus`). `failure`:
 /// the reason and message of a failed create/delete in this sync.
-pub fn status(rs: &ReplicaSet, pods: &[&Pod], failure: Option<(&str, String)>, now: jiff::Timestamp) -> ReplicaSetStatus {
+pub fn status(rs: &ReplicaSet, pods: &[&CachedPod], failure: Option<(&str, String)>, now: jiff::Timestamp) -> ReplicaSetStatus {
     let mut st = rs.status.clone().unwrap_or_default();
     let spec = rs.spec.as_ref();
     let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
     let template_labels = spec.and_then(|s| s.template.as_ref()).and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
-    let count = |f: &dyn Fn(&Pod) -> bool| pods.iter().filter(|p| f(p)).count() as i32;
+    let count = |f: &dyn Fn(&CachedPod) -> bool| pods.iter().filter(|p| f(p)).count() as i32;
     st.replicas = pods.len() as i32;
     st.fully_labeled_replicas = Some(count(&|p| {
         let labels = p.metadata.labels.clone().unwrap_or_default();
@@ -231,18 +231,19 @@ pub fn status(rs: &ReplicaSet, pods: &[&Pod], failure: Option<(&str, String)>, n
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
+    use crate::cached_pod::CachedPodStatus;
+    use k8s_openapi::api::core::v1::PodCondition;
     use serde_json::json;
 
-    fn pod(name: &str, node: &str, phase: &str, ready: bool, created: i64) -> Pod {
-        let mut p: Pod = serde_json::from_value(json!({
+    fn pod(name: &str, node: &str, phase: &str, ready: bool, created: i64) -> CachedPod {
+        let mut p: CachedPod = serde_json::from_value(json!({
             "metadata": {"name": name, "uid": format!("uid-{name}"), "creationTimestamp": Time(jiff::Timestamp::from_second(created).expect("time"))},
             "spec": {"containers": [{"name": "c"}], "nodeName": node},
             "status": {"phase": phase}
         }))
         .expect("pod");
         if ready {
-            p.status = Some(PodStatus {
+            p.status = Some(CachedPodStatus {
                 phase: Some(phase.into()),
                 conditions: Some(vec![PodCondition {
                     type_: "Ready".into(),

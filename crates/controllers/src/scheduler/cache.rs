@@ -4,7 +4,8 @@
 //! only. Terminal pods hold nothing, as in kube-scheduler's cache.
 
 use super::resources::{Resources, non_zero_requests, pod_requests};
-use k8s_openapi::api::core::v1::{Node, Pod, Taint};
+use crate::cached_pod::CachedPod;
+use k8s_openapi::api::core::v1::{Node, Taint};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -37,11 +38,11 @@ pub struct PodInfo {
     /// CPU and memory for scoring, with defaults for empty requests.
     pub non_zero: (i64, i64),
     pub host_ports: Vec<HostPort>,
-    pub pod: Arc<Pod>,
+    pub pod: Arc<CachedPod>,
 }
 
 impl PodInfo {
-    pub fn new(pod: Arc<Pod>) -> PodInfo {
+    pub fn new(pod: Arc<CachedPod>) -> PodInfo {
         let namespace = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
         let host_ports = pod

@@ -5,8 +5,9 @@
 //! could help.
 
 use super::cache::{Cache, NodeInfo, PodInfo};
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::core::v1::{
-    NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinityTerm, Taint, Toleration, TopologySpreadConstraint,
+    NodeSelectorRequirement, NodeSelectorTerm, Affinity, PodAffinityTerm, Taint, Toleration, TopologySpreadConstraint,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::collections::{BTreeMap, HashMap};
@@ -156,7 +157,7 @@ pub fn selector_matches(s: &LabelSelector, labels: &BTreeMap<String, String>) ->
         })
 }
 
-fn hard_spread_constraints(pod: &Pod) -> Vec<TopologySpreadConstraint> {
+fn hard_spread_constraints(pod: &CachedPod) -> Vec<TopologySpreadConstraint> {
     pod.spec
         .as_ref()
         .and_then(|s| s.topology_spread_constraints.clone())
@@ -174,7 +175,7 @@ pub fn spread_counts(c: &TopologySpreadConstraint, pod: &PodInfo, cache: &Cache)
     for node in cache.nodes.values() {
         let Some(value) = node.labels.get(&c.topology_key) else { continue };
         let honor = c.node_affinity_policy.as_deref() != Some("Ignore");
-        if honor && !node_affinity_matches(&pod.pod, node) {
+        if honor && !pod_node_affinity_matches(&pod.pod, node) {
             continue;
         }
         let n = cache
@@ -200,7 +201,7 @@ pub fn filter(pod: &PodInfo, node: &NodeInfo, state: &PreFilter) -> Result<(), V
         let value = t.value.as_deref().unwrap_or_default();
         return Err(vec![Reason::unresolvable(format!("node(s) had untolerated taint {{{}: {value}}}", t.key))]);
     }
-    if !node_affinity_matches(&pod.pod, node) {
+    if !pod_node_affinity_matches(&pod.pod, node) {
         return Err(vec![Reason::unresolvable(ERR_NODE_AFFINITY)]);
     }
     if pod.host_ports.iter().any(|p| node.used_ports.iter().any(|u| u.conflicts(p))) {
@@ -249,15 +250,12 @@ pub fn tolerates(tolerations: &[Toleration], taint: &Taint) -> bool {
     })
 }
 
-/// `spec.nodeSelector` and required node affinity.
-pub fn node_affinity_matches(pod: &Pod, node: &NodeInfo) -> bool {
-    let Some(spec) = pod.spec.as_ref() else { return true };
-    if !spec.node_selector.iter().flatten().all(|(k, v)| node.labels.get(k) == Some(v)) {
+/// A pod's `spec.nodeSelector` and required node affinity.
+pub fn node_affinity_matches(node_selector: Option<&BTreeMap<String, String>>, affinity: Option<&Affinity>, node: &NodeInfo) -> bool {
+    if !node_selector.into_iter().flatten().all(|(k, v)| node.labels.get(k) == Some(v)) {
         return false;
     }
-    let required = spec
-        .affinity
-        .as_ref()
+    let required = affinity
         .and_then(|a| a.node_affinity.as_ref())
         .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
     match required {
@@ -265,6 +263,11 @@ pub fn node_affinity_matches(pod: &Pod, node: &NodeInfo) -> bool {
         Some(sel) => sel.node_selector_terms.iter().any(|t| node_term_matches(t, node)),
         None => true,
     }
+}
+
+fn pod_node_affinity_matches(pod: &CachedPod, node: &NodeInfo) -> bool {
+    let spec = pod.spec.as_ref();
+    node_affinity_matches(spec.and_then(|s| s.node_selector.as_ref()), spec.and_then(|s| s.affinity.as_deref()), node)
 }
 
 /// One node selector term: its requirements are ANDed; a term with none

@@ -4,7 +4,7 @@
 //! added) and the non-zero defaults scoring uses for pods that request
 //! nothing.
 
-use k8s_openapi::api::core::v1::{Container, Pod};
+use crate::cached_pod::{CachedContainer, CachedPod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 
@@ -121,7 +121,7 @@ fn scaled(text: &str, factor: f64) -> i64 {
 
 /// What one container asks for: its requests, or its limits where it sets
 /// no request (the API server defaults requests to limits).
-fn container_requests(c: &Container) -> Resources {
+fn container_requests(c: &CachedContainer) -> Resources {
     let res = c.resources.as_ref();
     let mut list = res.and_then(|r| r.limits.clone()).unwrap_or_default();
     if let Some(requests) = res.and_then(|r| r.requests.as_ref()) {
@@ -134,7 +134,7 @@ fn container_requests(c: &Container) -> Resources {
 /// restartable init containers (sidecars), at least the largest regular
 /// init container plus the sidecars started before it, plus the pod
 /// overhead, and one pod slot.
-pub fn pod_requests(pod: &Pod) -> Resources {
+pub fn pod_requests(pod: &CachedPod) -> Resources {
     let Some(spec) = pod.spec.as_ref() else { return Resources { pods: 1, ..Resources::default() } };
     let mut total = Resources::default();
     for c in &spec.containers {
@@ -164,7 +164,7 @@ pub fn pod_requests(pod: &Pod) -> Resources {
 
 /// CPU and memory for scoring: each container's request, or the defaults
 /// when it requests none.
-pub fn non_zero_requests(pod: &Pod) -> (i64, i64) {
+pub fn non_zero_requests(pod: &CachedPod) -> (i64, i64) {
     let Some(spec) = pod.spec.as_ref() else { return (DEFAULT_MILLI_CPU, DEFAULT_MEMORY) };
     spec.containers.iter().fold((0, 0), |(cpu, mem), c| {
         let r = container_requests(c);
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn pod_requests_sum_containers_and_take_init_maximum() {
-        let pod: Pod = serde_json::from_value(json!({
+        let pod: CachedPod = serde_json::from_value(json!({
             "metadata": {"name": "p"},
             "spec": {
                 "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "2"}}}],

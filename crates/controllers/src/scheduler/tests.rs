@@ -2,7 +2,8 @@
 
 use super::cache::{Cache, PodInfo};
 use super::decide::decide;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use crate::cached_pod::CachedPod;
+use k8s_openapi::api::core::v1::Node;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ fn pod(name: &str, extra: Value) -> PodInfo {
         "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "100m"}}}]},
     });
     merge(&mut p, extra);
-    PodInfo::new(Arc::new(serde_json::from_value::<Pod>(p).expect("pod")))
+    PodInfo::new(Arc::new(serde_json::from_value::<CachedPod>(p).expect("pod")))
 }
 
 fn merge(into: &mut Value, extra: Value) {

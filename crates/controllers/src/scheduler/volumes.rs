@@ -11,7 +11,8 @@ use super::filter::{Reason, node_term_matches};
 use crate::persistent_volume::matching::{
     ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, NO_PROVISIONER, claim_volume_name, find_best_match, is_delay_binding,
 };
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use crate::cached_pod::CachedPod;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
 use kube::runtime::watcher;
@@ -116,7 +117,7 @@ impl Step {
     }
 }
 
-fn claim_names(pod: &Pod) -> Vec<&str> {
+fn claim_names(pod: &CachedPod) -> Vec<&str> {
     pod.spec
         .iter()
         .flat_map(|s| s.volumes.iter().flatten())
@@ -136,7 +137,7 @@ impl Volumes {
 
     /// PreFilter: `None` for a pod without claims; an error is the
     /// pod-wide reason it cannot be scheduled, in Kubernetes' words.
-    pub fn prefilter(&self, pod: &Pod) -> Result<Option<PodVolumes>, String> {
+    pub fn prefilter(&self, pod: &CachedPod) -> Result<Option<PodVolumes>, String> {
         let names = claim_names(pod);
         if names.is_empty() {
             return Ok(None);
@@ -266,7 +267,7 @@ mod tests {
         NodeInfo::new(&n)
     }
 
-    fn pod(claims: &[&str]) -> Pod {
+    fn pod(claims: &[&str]) -> CachedPod {
         let volumes: Vec<_> = claims.iter().map(|c| json!({"name": c, "persistentVolumeClaim": {"claimName": c}})).collect();
         serde_json::from_value(json!({"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": [{"name": "c", "image": "i"}], "volumes": volumes}}))
             .expect("pod")

@@ -5,7 +5,8 @@
 //! use has passed.
 
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::core::v1::{Pod, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Taint, Toleration};
+use crate::cached_pod::CachedPod;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -40,7 +41,7 @@ pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
 /// taints were added (`first_seen` stands in for a taint without
 /// `timeAdded`), or when the pod was bound, if later.
 fn clock_start(
-    pod: &Pod,
+    pod: &CachedPod,
     taints: &[&Taint],
     first_seen: &dyn Fn(&Taint) -> Timestamp,
 ) -> Timestamp {
@@ -67,7 +68,7 @@ fn clock_start(
 }
 
 /// The verdict for `pod` on a node with `taints` (all its taints).
-pub fn verdict(pod: &Pod, taints: &[Taint], first_seen: &dyn Fn(&Taint) -> Timestamp) -> Verdict {
+pub fn verdict(pod: &CachedPod, taints: &[Taint], first_seen: &dyn Fn(&Taint) -> Timestamp) -> Verdict {
     let no_execute: Vec<&Taint> = taints.iter().filter(|t| t.effect == "NoExecute").collect();
     if no_execute.is_empty() {
         return Verdict::Keep;
@@ -107,7 +108,7 @@ mod tests {
         Timestamp::from_second(1_700_000_000 + s).expect("valid time")
     }
 
-    fn pod(tolerations: serde_json::Value, bound: i64) -> Pod {
+    fn pod(tolerations: serde_json::Value, bound: i64) -> CachedPod {
         serde_json::from_value(json!({
             "metadata": {"name": "p", "creationTimestamp": at(bound).to_string()},
             "spec": {"containers": [], "tolerations": tolerations},

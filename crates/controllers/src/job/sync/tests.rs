@@ -20,7 +20,7 @@ fn job(spec: Value, status: Value) -> Job {
 }
 
 /// A pod of the job: `phase`, with or without the tracking finalizer.
-fn pod(uid: &str, phase: &str, finalizer: bool, index: Option<i32>) -> Pod {
+fn pod(uid: &str, phase: &str, finalizer: bool, index: Option<i32>) -> CachedPod {
     let mut meta = json!({"name": format!("pi-{uid}"), "namespace": "ns", "uid": uid, "creationTimestamp": "2025-05-01T11:00:00Z"});
     if finalizer {
         meta["finalizers"] = json!([pods::TRACKING_FINALIZER]);
