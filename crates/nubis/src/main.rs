@@ -1,12 +1,14 @@
 //! The `nubis` command line: `up` runs the embedded Kubernetes-compatible
 //! kernel in this process; `kubeconfig` prints credentials for a user;
 //! `controllers` runs the built-in controllers against any API server;
-//! `sim-nodes` runs simulated nodes (a test and benchmark tool) against one.
+//! `sim-nodes` runs simulated nodes (a test and benchmark tool) against one;
+//! `image` manages the data dir's image store.
 
 #[cfg(feature = "jemalloc")]
 mod allocator;
 mod controller_flags;
 mod data_dir;
+mod image_cli;
 mod in_process;
 mod kubeconfig;
 mod pki;
@@ -60,6 +62,8 @@ enum Command {
         #[arg(long)]
         volume_dir: Option<PathBuf>,
     },
+    /// Pull, list, inspect and remove the images of a data dir.
+    Image(image_cli::ImageArgs),
     /// Register simulated nodes whose pods run without containers (a test
     /// and benchmark tool) on the API server of a kubeconfig.
     SimNodes {
@@ -84,6 +88,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
+        Command::Image(args) => image_cli::run(args),
         Command::Controllers { kubeconfig, log, flags, volume_dir } => up::run_controllers(kubeconfig, &log, &flags, volume_dir),
         Command::SimNodes { kubeconfig, count, prefix, node_lease_duration_seconds, size } => {
             let options = controllers::simulated_nodes::Options { prefix, lease_seconds: node_lease_duration_seconds, ..size.options(count) };
