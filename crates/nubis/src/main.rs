@@ -62,6 +62,24 @@ enum Command {
         #[arg(long)]
         volume_dir: Option<PathBuf>,
     },
+    /// Supervise one container for the node agent (started by it, not by
+    /// hand): create and start it through the runtime, log its output,
+    /// record how it ended.
+    #[command(hide = true)]
+    Shim {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        runtime: String,
+        #[arg(long)]
+        runtime_root: PathBuf,
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(long)]
+        exit_file: PathBuf,
+    },
     /// Pull, list, inspect and remove the images of a data dir.
     Image(image_cli::ImageArgs),
     /// Register simulated nodes whose pods run without containers (a test
@@ -89,6 +107,9 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Image(args) => image_cli::run(args),
+        Command::Shim { id, bundle, runtime, runtime_root, log, exit_file } => {
+            std::process::exit(node::shim::run(&node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file }))
+        }
         Command::Controllers { kubeconfig, log, flags, volume_dir } => up::run_controllers(kubeconfig, &log, &flags, volume_dir),
         Command::SimNodes { kubeconfig, count, prefix, node_lease_duration_seconds, size } => {
             let options = controllers::simulated_nodes::Options { prefix, lease_seconds: node_lease_duration_seconds, ..size.options(count) };
