@@ -1,0 +1,98 @@
+//! Outbound NAT and forwarding for the pod CIDR, in an nftables table of
+//! our own (`ip nubis`), written in one atomic batch through `nft`'s JSON
+//! interface (the nftables crate): packets from pods to anywhere outside
+//! the CIDR are masqueraded, and forwarding to and from pods is accepted
+//! even where the host's forward policy drops (as Docker's does).
+//! Removing the table removes every rule Nubis made.
+
+use crate::cidr::Cidr;
+use nftables::batch::Batch;
+use nftables::expr::{Expression, NamedExpression, Payload, PayloadField, Prefix};
+use nftables::schema::{Chain, FlushObject, NfCmd, NfListObject, Rule, Table};
+use nftables::stmt::{Match, Operator, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+use std::borrow::Cow;
+
+/// The table's name.
+pub const TABLE: &str = "nubis";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("nftables: {0} (is the nft command installed? Debian's package nftables)")]
+    Nft(#[from] nftables::helper::NftablesError),
+    #[error("turning IPv4 forwarding on: {0}")]
+    Forwarding(std::io::Error),
+}
+
+fn ip_match(field: &'static str, cidr: Cidr, op: Operator) -> Statement<'static> {
+    Statement::Match(Match {
+        left: Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField { protocol: "ip".into(), field: field.into() }))),
+        right: Expression::Named(NamedExpression::Prefix(Prefix { addr: Box::new(Expression::String(cidr.network.to_string().into())), len: u32::from(cidr.prefix) })),
+        op,
+    })
+}
+
+fn table() -> Table<'static> {
+    Table { family: NfFamily::IP, name: TABLE.into(), ..Table::default() }
+}
+
+fn chain(name: &'static str, kind: NfChainType, hook: NfHook, prio: i32) -> Chain<'static> {
+    Chain {
+        family: NfFamily::IP,
+        table: TABLE.into(),
+        name: name.into(),
+        _type: Some(kind),
+        hook: Some(hook),
+        prio: Some(prio),
+        policy: Some(NfChainPolicy::Accept),
+        ..Chain::default()
+    }
+}
+
+fn rule(chain: &'static str, expr: Vec<Statement<'static>>) -> Rule<'static> {
+    Rule { family: NfFamily::IP, table: TABLE.into(), chain: chain.into(), expr: Cow::Owned(expr), ..Rule::default() }
+}
+
+/// The batch that (re)writes the table: made if missing, emptied, filled.
+pub fn batch(cidr: Cidr) -> nftables::schema::Nftables<'static> {
+    let mut b = Batch::new();
+    b.add(NfListObject::Table(table()));
+    b.add_cmd(NfCmd::Flush(FlushObject::Table(table())));
+    b.add(NfListObject::Chain(chain("postrouting", NfChainType::NAT, NfHook::Postrouting, 100)));
+    b.add(NfListObject::Chain(chain("forward", NfChainType::Filter, NfHook::Forward, 0)));
+    b.add(NfListObject::Rule(rule("postrouting", vec![ip_match("saddr", cidr, Operator::EQ), ip_match("daddr", cidr, Operator::NEQ), Statement::Masquerade(None)])));
+    b.add(NfListObject::Rule(rule("forward", vec![ip_match("saddr", cidr, Operator::EQ), Statement::Accept(None)])));
+    b.add(NfListObject::Rule(rule("forward", vec![ip_match("daddr", cidr, Operator::EQ), Statement::Accept(None)])));
+    b.to_nftables()
+}
+
+/// Writes the table for `cidr` and turns IPv4 forwarding on, in this
+/// thread's network namespace.
+pub fn ensure(cidr: Cidr) -> Result<(), Error> {
+    nftables::helper::apply_ruleset(&batch(cidr))?;
+    std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").map_err(Error::Forwarding)
+}
+
+/// Removes the table; not there is fine.
+pub fn remove() -> Result<(), Error> {
+    let mut b = Batch::new();
+    // Adding first makes the delete succeed when the table is missing.
+    b.add(NfListObject::Table(table()));
+    b.delete(NfListObject::Table(table()));
+    nftables::helper::apply_ruleset(&b.to_nftables())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nat_batch_masquerades_what_leaves_the_pod_cidr() {
+        let json = serde_json::to_value(batch(Cidr::parse("10.88.0.0/16").expect("valid"))).expect("encodes");
+        let text = json.to_string();
+        assert!(text.contains(r#""masquerade":null"#), "{text}");
+        assert!(text.contains(r#""op":"!=""#) && text.contains(r#""prefix":{"addr":"10.88.0.0","len":16}"#), "{text}");
+        assert!(text.contains(r#""flush":{"table""#), "{text}");
+    }
+}

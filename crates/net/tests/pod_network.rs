@@ -1,0 +1,88 @@
+//! The pod network for real, inside a network namespace each test makes
+//! as its private host (so the machine's own network is never touched):
+//! bridge, veths, addresses, routes, nftables. Needs root and `nft`
+//! (Debian's nftables; `.ci/run` installs it).
+
+use net::link::{self, with_netlink};
+use net::{Cidr, PodNetwork, netns};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+fn link_exists(name: &str) -> bool {
+    let name = name.to_string();
+    with_netlink(async move |h| link::index_of(&h, &name).await).expect("netlink").is_some()
+}
+
+/// Serves one connection on `addr` inside the namespace at `ns`: reads a
+/// line, answers it back with the peer's address.
+fn echo_server(ns: &Path, addr: SocketAddr) -> std::thread::JoinHandle<String> {
+    let listener = netns::run_in(ns, move || TcpListener::bind(addr)).expect("enters").expect("binds");
+    std::thread::spawn(move || {
+        let (mut s, peer) = listener.accept().expect("accepts");
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).expect("reads");
+        s.write_all(&buf[..n]).expect("writes");
+        peer.ip().to_string()
+    })
+}
+
+fn talk(addr: SocketAddr) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.write_all(b"ping")?;
+    let mut buf = [0u8; 4];
+    s.read_exact(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[test]
+fn net_pods_reach_each_other_and_the_host_and_leave_nothing_needs_root() {
+    netns::run_in_new(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cidr = Cidr::parse("10.88.0.0/16").expect("valid");
+        let network = PodNetwork::open(cidr, "nubis0", dir.path(), &dir.path().join("netns")).expect("opens");
+        let a = network.setup("default_a_uid1").expect("pod a");
+        let b = network.setup("default_b_uid2").expect("pod b");
+        assert_eq!((a.ip.to_string(), b.ip.to_string()), ("10.88.0.2".to_string(), "10.88.0.3".to_string()));
+        assert_eq!(network.setup("default_a_uid1").expect("again"), a, "setting up again changes nothing");
+        assert!(link_exists("nubis0") && link_exists(&a.host_link) && link_exists(&b.host_link));
+
+        // Pod to pod over the bridge; the source is the pod's own address.
+        let server = echo_server(&a.netns, SocketAddr::new(a.ip.into(), 8080));
+        let answer = netns::run_in(&b.netns, move || talk(SocketAddr::new(a.ip.into(), 8080))).expect("enters").expect("pod b reaches pod a");
+        assert_eq!(answer, "ping");
+        assert_eq!(server.join().expect("served"), b.ip.to_string(), "no NAT inside the pod CIDR");
+
+        // Host to pod.
+        let server = echo_server(&a.netns, SocketAddr::new(a.ip.into(), 8081));
+        assert_eq!(talk(SocketAddr::new(a.ip.into(), 8081)).expect("the host reaches pod a"), "ping");
+        assert_eq!(server.join().expect("served"), cidr.gateway().to_string());
+
+        // A pod's own namespace: eth0 and lo.
+        let inside = netns::run_in(&a.netns, || (link_exists("eth0"), link_exists("lo"))).expect("enters");
+        assert_eq!(inside, (true, true));
+
+        // The NAT table, in this namespace only.
+        let ruleset = std::process::Command::new("nft").args(["list", "table", "ip", "nubis"]).output().expect("runs nft");
+        let text = String::from_utf8_lossy(&ruleset.stdout);
+        assert!(text.contains("ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 masquerade"), "{text}");
+
+        // Tear-down leaves nothing behind.
+        network.teardown("default_a_uid1").expect("tears down");
+        network.teardown("default_a_uid1").expect("again is fine");
+        assert!(!link_exists(&a.host_link));
+        assert!(!a.netns.exists());
+        assert_eq!(network.pods(), ["default_b_uid2"]);
+        // The address is not handed out again at once.
+        assert_eq!(network.setup("default_c_uid3").expect("pod c").ip.to_string(), "10.88.0.4");
+        for id in ["default_b_uid2", "default_c_uid3"] {
+            network.teardown(id).expect("tears down");
+        }
+        network.remove().expect("removes");
+        assert!(!link_exists("nubis0"));
+        let gone = std::process::Command::new("nft").args(["list", "table", "ip", "nubis"]).output().expect("runs nft");
+        assert!(!gone.status.success(), "the table is gone");
+    })
+    .expect("a private host namespace");
+}
