@@ -164,10 +164,14 @@ impl Puller {
         let size: u64 = blobs.iter().map(|d| d.size()).sum();
         progress(Progress::Resolved { manifest: manifest_digest.clone(), blobs: blobs.iter().map(|d| (d.digest().clone(), d.size(), self.store.has_blob(d))).collect() });
         let missing: Vec<&Descriptor> = blobs.into_iter().filter(|d| !self.store.has_blob(d)).collect();
-        let fetched: Vec<u64> = futures::stream::iter(missing.into_iter().map(|d| self.fetch(&reference, &shown, d, progress)))
-            .buffer_unordered(PARALLEL)
-            .try_collect()
-            .await?;
+        // The futures are made before the stream, not by a closure inside
+        // it: a closure over borrowed descriptors would make this future
+        // Send for one lifetime only, and callers spawn it.
+        let mut fetches = Vec::with_capacity(missing.len());
+        for d in missing {
+            fetches.push(self.fetch(&reference, &shown, d, progress));
+        }
+        let fetched: Vec<u64> = futures::stream::iter(fetches).buffer_unordered(PARALLEL).try_collect().await?;
 
         self.store.put_bytes(&manifest_bytes, Some(&manifest_digest)).map_err(store_err)?;
         let descriptor = Descriptor::new(manifest_type, manifest_bytes.len() as u64, manifest_digest);

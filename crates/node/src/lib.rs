@@ -13,6 +13,7 @@
 //! here holds a container's stdio, so nothing here can take one down by
 //! going away.
 
+pub mod agent;
 pub mod containers;
 pub mod cri_log;
 pub mod rootfs;

@@ -20,6 +20,18 @@ pub fn controller_manager() -> User {
     }
 }
 
+/// The node agent of node `name`, as a kubelet's credentials name it
+/// (`system:node:<name>` in `system:nodes`); in process it is trusted as
+/// the controller manager is, until a Node authorizer limits it to its
+/// own node's objects.
+pub fn node(name: &str) -> User {
+    User {
+        name: format!("system:node:{name}"),
+        groups: vec![apiserver::auth::MASTERS_GROUP.into(), "system:nodes".into(), "system:authenticated".into()],
+        ..Default::default()
+    }
+}
+
 #[derive(Clone)]
 struct InProcess {
     server: ApiServer,

@@ -33,6 +33,22 @@ pub struct UpArgs {
     pub simulated_node_size: crate::sim_nodes::NodeSize,
     #[command(flatten)]
     pub controller_flags: crate::controller_flags::ControllerFlags,
+    /// Run the node agent for this machine (needs root, runc and nft):
+    /// pods bound to it run as real containers. Being built: off unless
+    /// asked for.
+    #[arg(long)]
+    pub node_agent: bool,
+    /// The node's name (default: the host name).
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// The OCI runtime binary the node agent runs containers with.
+    #[arg(long, default_value = "runc")]
+    pub runtime: String,
+    /// The pods' network.
+    #[arg(long, default_value = "10.88.0.0/16")]
+    pub pod_cidr: net::Cidr,
+    #[command(flatten)]
+    pub registries: crate::image_cli::RegistryFlags,
 }
 
 /// The names the serving certificate covers.
@@ -153,6 +169,28 @@ async fn serve(args: UpArgs) -> Result<()> {
         };
         tokio::spawn(crate::sim_nodes::run_in_process(client, options))
     });
+    let node_agent = if args.node_agent {
+        let name = match &args.node_name {
+            Some(n) => n.clone(),
+            None => hostname::get().ok().and_then(|h| h.into_string().ok()).map(|h| h.to_lowercase()).unwrap_or_else(|| "localhost".into()),
+        };
+        let options = node::agent::Options {
+            node: name.clone(),
+            data_dir: dir.root.clone(),
+            runtime: args.runtime.clone(),
+            pod_cidr: args.pod_cidr,
+            registries: args.registries.registries()?,
+            shim: vec![std::env::current_exe().context("locating the nubis binary for container shims")?.into_os_string(), "shim".into()],
+        };
+        let client = crate::in_process::client(server.clone(), crate::in_process::node(&name));
+        Some(tokio::spawn(async move {
+            if let Err(error) = node::agent::run(client, options).await {
+                tracing::error!(%error, "the node agent stopped");
+            }
+        }))
+    } else {
+        None
+    };
     let kubeconfig = dir.kubeconfig();
     println!("Nubis is up: the Kubernetes API is at {url}");
     println!("  kubeconfig: {}", kubeconfig.display());
@@ -160,7 +198,7 @@ async fn serve(args: UpArgs) -> Result<()> {
     println!("  kubectl get namespaces");
     serving_task.await??;
     tracing::info!("stopping");
-    for task in [controllers, simulated].into_iter().flatten() {
+    for task in [controllers, simulated, node_agent].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }

@@ -1,0 +1,187 @@
+//! The node agent's loop (the kubelet's): registers this machine as a Node
+//! and keeps its Lease, watches the pods bound to it, and gives each pod a
+//! worker (`worker`) that runs it. After a restart it finds its pods'
+//! containers and network again; containers and networks of pods that no
+//! longer exist are removed once the first list is in.
+
+pub mod images;
+pub mod node_object;
+pub mod pod_status;
+pub mod restart;
+pub mod worker;
+
+use crate::containers::Containers;
+use crate::runtime::Runtime;
+use controllers::events::Recorder;
+use futures::StreamExt;
+use image::layers::Layers;
+use image::pull::Puller;
+use image::{Registries, Store};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use kube::runtime::watcher::{self, Event, watcher};
+use kube::runtime::WatchStreamExt;
+use kube::Client;
+use net::{Cidr, PodNetwork};
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the node agent needs root (it mounts, makes network namespaces and runs runc); run nubis up as root or without --node-agent")]
+    NotRoot,
+    #[error("the node agent: {0}")]
+    Runtime(#[from] crate::runtime::Error),
+    #[error("the node agent: {0}")]
+    Images(#[from] image::store::Error),
+    #[error("the node agent: {0}")]
+    Network(#[from] net::pod_network::Error),
+    #[error("the node agent: registering node {node:?}: {source}")]
+    Register { node: String, source: kube::Error },
+    #[error("the node agent: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The Node's name (the host name).
+    pub node: String,
+    pub data_dir: PathBuf,
+    /// The OCI runtime binary (`runc`).
+    pub runtime: String,
+    pub pod_cidr: Cidr,
+    pub registries: Registries,
+    /// How shims are started: the program and its leading arguments.
+    pub shim: Vec<OsString>,
+}
+
+/// What every pod worker shares.
+pub struct Ctx {
+    pub client: Client,
+    pub node: String,
+    pub host_ip: String,
+    pub containers: Containers,
+    pub network: Arc<PodNetwork>,
+    pub puller: Puller,
+    pub layers: Layers,
+    pub logs: PathBuf,
+    pub pods_dir: PathBuf,
+    pub recorder: Recorder,
+}
+
+/// Runs the agent until its pod watch ends.
+pub async fn run(client: Client, options: Options) -> Result<(), Error> {
+    if !rustix::process::geteuid().is_root() {
+        return Err(Error::NotRoot);
+    }
+    let runtime = Runtime::new(&options.runtime, options.data_dir.join("runtime"));
+    runtime.check()?;
+    let runtime_version = runtime_version(&options.runtime);
+    let store = Store::open(options.data_dir.join("images"))?;
+    let network = {
+        let (cidr, state, netns) = (options.pod_cidr, options.data_dir.join("network"), options.data_dir.join("netns"));
+        tokio::task::spawn_blocking(move || PodNetwork::open(cidr, "nubis0", &state, &netns)).await??
+    };
+    let machine = node_object::Machine::measure(&options.data_dir);
+    let object = node_object::node_object(&options.node, &machine, &runtime_version, &options.pod_cidr.to_string());
+    node_object::register(&client, &object).await.map_err(|source| Error::Register { node: options.node.clone(), source })?;
+    tokio::spawn(node_object::renew_lease(client.clone(), options.node.clone()));
+    tracing::info!(node = %options.node, runtime = %runtime_version, pod_cidr = %options.pod_cidr, "node agent registered this machine");
+
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        node: options.node.clone(),
+        host_ip: machine.host_ip.clone(),
+        containers: Containers::new(options.data_dir.join("containers"), runtime, options.shim.clone()),
+        network: Arc::new(network),
+        puller: Puller::new(store.clone(), options.registries.clone()),
+        layers: Layers::new(&store),
+        logs: options.data_dir.join("logs"),
+        pods_dir: options.data_dir.join("pods"),
+        recorder: Recorder::new(client.clone(), "kubelet"),
+    });
+    let pods: Api<Pod> = Api::all(client);
+    let config = watcher::Config::default().fields(&format!("spec.nodeName={}", options.node));
+    let mut events = watcher(pods, config).default_backoff().boxed();
+    let mut workers: HashMap<String, mpsc::UnboundedSender<Option<Arc<Pod>>>> = HashMap::new();
+    let mut relist: Option<HashSet<String>> = None;
+    let mut cleaned = false;
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(e) => e,
+            Err(error) => {
+                tracing::warn!(%error, "node agent pod watch");
+                continue;
+            }
+        };
+        match event {
+            Event::Init => relist = Some(HashSet::new()),
+            Event::InitApply(pod) | Event::Apply(pod) => {
+                let uid = pod.metadata.uid.clone().unwrap_or_default();
+                if let Some(seen) = relist.as_mut() {
+                    seen.insert(uid.clone());
+                }
+                let tx = workers.entry(uid.clone()).or_insert_with(|| {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tokio::spawn(worker::Worker::run(ctx.clone(), uid.clone(), rx));
+                    tx
+                });
+                let _ = tx.send(Some(Arc::new(pod)));
+            }
+            Event::Delete(pod) => {
+                if let Some(tx) = workers.remove(pod.metadata.uid.as_deref().unwrap_or_default()) {
+                    let _ = tx.send(None);
+                }
+            }
+            Event::InitDone => {
+                let seen = relist.take().unwrap_or_default();
+                workers.retain(|uid, tx| {
+                    let keep = seen.contains(uid);
+                    if !keep {
+                        let _ = tx.send(None);
+                    }
+                    keep
+                });
+                if !cleaned {
+                    cleaned = true;
+                    clean_orphans(&ctx, &seen).await;
+                }
+            }
+        }
+        workers.retain(|_, tx| !tx.is_closed());
+    }
+    Ok(())
+}
+
+/// Containers and networks of pods that are not bound here any more
+/// (deleted while the agent was down) go.
+async fn clean_orphans(ctx: &Ctx, known: &HashSet<String>) {
+    for id in ctx.containers.list() {
+        // Container ids start with their pod's uid (36 characters).
+        let uid = id.get(..36).map(str::to_string);
+        if uid.is_none_or(|uid| !known.contains(&uid)) {
+            tracing::info!(container = %id, "removing the container of a pod that is gone");
+            let _ = ctx.containers.remove(&id).await;
+        }
+    }
+    for pod in ctx.network.pods() {
+        if !known.contains(&pod) {
+            let network = ctx.network.clone();
+            let _ = tokio::task::spawn_blocking(move || network.teardown(&pod)).await;
+        }
+    }
+}
+
+/// `runc://1.1.5`, as `containerRuntimeVersion` reads.
+fn runtime_version(binary: &str) -> String {
+    let out = std::process::Command::new(binary).arg("--version").output().ok();
+    let version = out
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(2).map(|v| v.split('+').next().unwrap_or(v).to_string())))
+        .unwrap_or_else(|| "unknown".into());
+    format!("{binary}://{version}")
+}

@@ -1,0 +1,302 @@
+//! A pod's status as the kubelet reports it, from what the agent saw of
+//! its containers (pure, so each rule is tested on its own): phase,
+//! conditions, container statuses with state, last state and restarts,
+//! addresses, start time and QoS class.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Container, Pod};
+use serde_json::{Value, json};
+
+/// One container as the agent sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub name: String,
+    pub image: String,
+    /// `repo@sha256:...` once the image is present.
+    pub image_id: String,
+    /// `runc://<id>` once created.
+    pub container_id: String,
+    pub restart_count: u32,
+    pub state: State,
+    /// How the previous attempt ended.
+    pub last: Option<Ended>,
+}
+
+/// A container's current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Waiting { reason: String, message: Option<String> },
+    Running { started_at: String },
+    Terminated(Ended),
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub exit_code: i32,
+    pub signal: Option<i32>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub container_id: String,
+}
+
+impl Ended {
+    /// Kubernetes' reason: `Completed` for 0, `Error` otherwise.
+    pub fn reason(&self) -> &'static str {
+        if self.exit_code == 0 { "Completed" } else { "Error" }
+    }
+
+    fn json(&self) -> Value {
+        let mut t = json!({
+            "exitCode": self.exit_code,
+            "reason": self.reason(),
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "containerID": self.container_id,
+        });
+        if let Some(s) = self.signal {
+            t["signal"] = json!(s);
+        }
+        t
+    }
+}
+
+impl State {
+    fn json(&self) -> Value {
+        match self {
+            State::Waiting { reason, message } => {
+                let mut w = json!({"reason": reason});
+                if let Some(m) = message {
+                    w["message"] = json!(m);
+                }
+                json!({"waiting": w})
+            }
+            State::Running { started_at } => json!({"running": {"startedAt": started_at}}),
+            State::Terminated(e) => json!({"terminated": e.json()}),
+        }
+    }
+}
+
+/// The pod's phase (Kubernetes' `getPhase`): Pending until every init
+/// container succeeded and an app container started; Running while one
+/// runs or will restart; Succeeded or Failed when all ended for good.
+pub fn phase(restart_policy: &str, init_done: bool, app: &[Seen]) -> &'static str {
+    if !init_done || app.is_empty() {
+        return "Pending";
+    }
+    let (mut running, mut waiting, mut succeeded, mut failed) = (0, 0, 0, 0);
+    for c in app {
+        match &c.state {
+            State::Running { .. } => running += 1,
+            State::Terminated(e) if e.exit_code == 0 => succeeded += 1,
+            State::Terminated(_) => failed += 1,
+            // Waiting after having run: a restart in back-off.
+            State::Waiting { .. } if c.last.is_some() => running += 1,
+            State::Waiting { .. } => waiting += 1,
+        }
+    }
+    if waiting > 0 {
+        return "Pending";
+    }
+    if running > 0 {
+        return "Running";
+    }
+    match restart_policy {
+        "Always" => "Running",
+        "OnFailure" if failed > 0 => "Running",
+        _ if failed > 0 => "Failed",
+        _ if succeeded > 0 => "Succeeded",
+        _ => "Pending",
+    }
+}
+
+/// Guaranteed when every container's requests equal its limits for CPU
+/// and memory; BestEffort when none sets any; Burstable otherwise.
+pub fn qos_class(containers: &[Container]) -> &'static str {
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in containers {
+        let r = c.resources.as_ref();
+        let requests = r.and_then(|r| r.requests.as_ref());
+        let limits = r.and_then(|r| r.limits.as_ref());
+        for res in ["cpu", "memory"] {
+            let (req, lim) = (requests.and_then(|m| m.get(res)), limits.and_then(|m| m.get(res)));
+            any |= req.is_some() || lim.is_some();
+            // A limit alone defaults the request to it.
+            if lim.is_none() || req.is_some_and(|q| Some(q) != lim) {
+                guaranteed = false;
+            }
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+fn condition(pod: &Pod, type_: &str, ok: bool, reason: Option<&str>, now: &str) -> Value {
+    let status = if ok { "True" } else { "False" };
+    // The transition time moves only when the status does.
+    let since = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
+        .filter(|c| c.status == status)
+        .and_then(|c| c.last_transition_time.as_ref())
+        .map(|t| t.0.to_string())
+        .unwrap_or_else(|| now.to_string());
+    let mut c = json!({"type": type_, "status": status, "lastProbeTime": null, "lastTransitionTime": since});
+    if let Some(r) = reason {
+        c["reason"] = json!(r);
+    }
+    c
+}
+
+fn container_json(c: &Seen, ready: bool) -> Value {
+    let mut v = json!({
+        "name": c.name,
+        "image": c.image,
+        "imageID": c.image_id,
+        "ready": ready,
+        "restartCount": c.restart_count,
+        "started": matches!(c.state, State::Running { .. }),
+        "state": c.state.json(),
+        "lastState": c.last.as_ref().map(|e| json!({"terminated": e.json()})).unwrap_or_else(|| json!({})),
+    });
+    if !c.container_id.is_empty() {
+        v["containerID"] = json!(c.container_id);
+    }
+    v
+}
+
+/// Everything the status is made of besides the pod.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    pub init: &'a [Seen],
+    pub app: &'a [Seen],
+    pub init_done: bool,
+    pub sandbox_ready: bool,
+    pub pod_ip: Option<String>,
+    pub host_ip: String,
+    pub start_time: Timestamp,
+}
+
+/// The pod's status, to be written whole through `pods/status`.
+pub fn status(pod: &Pod, o: &Observed, now: Timestamp) -> Value {
+    let now = now.to_string();
+    let spec = pod.spec.as_ref();
+    let policy = spec.and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
+    let phase = phase(policy, o.init_done, o.app);
+    let all_running = !o.app.is_empty() && o.app.iter().all(|c| matches!(c.state, State::Running { .. }));
+    let not_ready = (!all_running).then_some(if matches!(phase, "Succeeded" | "Failed") { "PodCompleted" } else { "ContainersNotReady" });
+    let init_reason = (!o.init_done).then_some("ContainersNotInitialized");
+    let scheduled = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
+        .and_then(|c| serde_json::to_value(c).ok())
+        .unwrap_or_else(|| json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
+    let conditions = vec![
+        condition(pod, "PodReadyToStartContainers", o.sandbox_ready, None, &now),
+        condition(pod, "Initialized", o.init_done, init_reason.or(if o.init_done && !o.init.is_empty() && matches!(phase, "Succeeded" | "Failed") { Some("PodCompleted") } else { None }), &now),
+        condition(pod, "Ready", all_running, not_ready, &now),
+        condition(pod, "ContainersReady", all_running, not_ready, &now),
+        scheduled,
+    ];
+    let mut status = json!({
+        "phase": phase,
+        "conditions": conditions,
+        "hostIP": o.host_ip,
+        "hostIPs": [{"ip": o.host_ip}],
+        "startTime": o.start_time.to_string(),
+        "qosClass": qos_class(spec.map(|s| s.containers.as_slice()).unwrap_or_default()),
+        "containerStatuses": o.app.iter().map(|c| container_json(c, matches!(c.state, State::Running { .. }))).collect::<Vec<_>>(),
+    });
+    if !o.init.is_empty() {
+        status["initContainerStatuses"] = json!(o.init.iter().map(|c| container_json(c, matches!(&c.state, State::Terminated(e) if e.exit_code == 0))).collect::<Vec<_>>());
+    }
+    if let Some(ip) = &o.pod_ip {
+        status["podIP"] = json!(ip);
+        status["podIPs"] = json!([{"ip": ip}]);
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(name: &str, state: State, last: Option<Ended>) -> Seen {
+        Seen { name: name.into(), image: "busybox".into(), image_id: String::new(), container_id: format!("runc://{name}"), restart_count: u32::from(last.is_some()), state, last }
+    }
+
+    fn ended(code: i32) -> Ended {
+        Ended { exit_code: code, signal: None, started_at: "2026-01-01T00:00:00Z".into(), finished_at: "2026-01-01T00:00:01Z".into(), container_id: "runc://x".into() }
+    }
+
+    fn running() -> State {
+        State::Running { started_at: "2026-01-01T00:00:00Z".into() }
+    }
+
+    fn waiting(reason: &str) -> State {
+        State::Waiting { reason: reason.into(), message: None }
+    }
+
+    #[test]
+    fn pod_status_phase_follows_kubernetes() {
+        assert_eq!(phase("Always", false, &[seen("a", waiting("PodInitializing"), None)]), "Pending");
+        assert_eq!(phase("Always", true, &[seen("a", waiting("ContainerCreating"), None)]), "Pending");
+        assert_eq!(phase("Always", true, &[seen("a", running(), None)]), "Running");
+        assert_eq!(phase("Always", true, &[seen("a", waiting("CrashLoopBackOff"), Some(ended(1)))]), "Running", "restarting");
+        assert_eq!(phase("Never", true, &[seen("a", State::Terminated(ended(0)), None)]), "Succeeded");
+        assert_eq!(phase("Never", true, &[seen("a", State::Terminated(ended(0)), None), seen("b", State::Terminated(ended(2)), None)]), "Failed");
+        assert_eq!(phase("OnFailure", true, &[seen("a", State::Terminated(ended(2)), None)]), "Running", "it will restart");
+        assert_eq!(phase("OnFailure", true, &[seen("a", State::Terminated(ended(0)), None)]), "Succeeded");
+        assert_eq!(phase("Never", true, &[seen("a", running(), None), seen("b", State::Terminated(ended(0)), None)]), "Running");
+    }
+
+    #[test]
+    fn pod_status_qos_classes() {
+        let c = |r: serde_json::Value| -> Container { serde_json::from_value(json!({"name": "c", "resources": r})).expect("a container") };
+        assert_eq!(qos_class(&[c(json!({}))]), "BestEffort");
+        assert_eq!(qos_class(&[c(json!({"limits": {"cpu": "1", "memory": "1Gi"}}))]), "Guaranteed", "requests default to limits");
+        assert_eq!(qos_class(&[c(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}))]), "Guaranteed");
+        assert_eq!(qos_class(&[c(json!({"requests": {"cpu": "100m"}}))]), "Burstable");
+        assert_eq!(qos_class(&[c(json!({"limits": {"cpu": "1", "memory": "1Gi"}})), c(json!({}))]), "Burstable");
+    }
+
+    #[test]
+    fn pod_status_reports_containers_conditions_and_addresses() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "spec": {"restartPolicy": "Always", "containers": [{"name": "web", "image": "busybox"}]},
+            "status": {"conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                {"type": "Ready", "status": "False", "lastTransitionTime": "2026-01-01T00:00:05Z"},
+            ]},
+        }))
+        .expect("a pod");
+        let app = [seen("web", running(), Some(ended(137)))];
+        let now = Timestamp::from_second(1_800_000_000).expect("a time");
+        let o = Observed { init: &[], app: &app, init_done: true, sandbox_ready: true, pod_ip: Some("10.88.0.2".into()), host_ip: "192.168.1.5".into(), start_time: now };
+        let s = status(&pod, &o, now);
+        assert_eq!(s["phase"], "Running");
+        assert_eq!(s["podIP"], "10.88.0.2");
+        assert_eq!(s["podIPs"], json!([{"ip": "10.88.0.2"}]));
+        assert_eq!(s["qosClass"], "BestEffort");
+        let types: Vec<(&str, &str)> = s["conditions"].as_array().into_iter().flatten().map(|c| (c["type"].as_str().unwrap_or(""), c["status"].as_str().unwrap_or(""))).collect();
+        assert_eq!(types, [("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", "True"), ("ContainersReady", "True"), ("PodScheduled", "True")]);
+        assert_eq!(s["conditions"][4]["lastTransitionTime"], "2026-01-01T00:00:00Z", "PodScheduled is kept as the scheduler wrote it");
+        assert_eq!(s["conditions"][2]["lastTransitionTime"], now.to_string(), "Ready changed just now");
+        let c = &s["containerStatuses"][0];
+        assert_eq!((c["ready"].as_bool(), c["restartCount"].as_u64(), c["started"].as_bool()), (Some(true), Some(1), Some(true)));
+        assert_eq!(c["lastState"]["terminated"]["exitCode"], 137);
+        assert_eq!(c["lastState"]["terminated"]["reason"], "Error");
+        assert_eq!(c["containerID"], "runc://web");
+    }
+}

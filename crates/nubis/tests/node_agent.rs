@@ -1,0 +1,211 @@
+//! `nubis up --node-agent`: pods run as real containers (runc), with a
+//! pod network, images from a real registry. Everything runs inside a
+//! network namespace this test makes (entered with `nsenter`), so the
+//! bridge, veths and nftables rules never touch the machine's own
+//! network. Needs root, runc, nft, docker-registry, skopeo and
+//! busybox-static (`.ci/run` installs them; CI runs as root).
+
+#[path = "../../image/tests/support/mod.rs"]
+mod registry;
+
+use image::Store;
+use image::platform::Platform;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A private network namespace with a registry and `nubis up` in it.
+struct Cluster {
+    dir: tempfile::TempDir,
+    netns: PathBuf,
+    registry: String,
+    children: Vec<Child>,
+}
+
+fn in_netns(netns: &Path, program: &str) -> Command {
+    let mut c = Command::new("nsenter");
+    c.arg(format!("--net={}", netns.display())).arg("--").arg(program);
+    c
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let netns = dir.path().join("netns");
+        net::netns::create(&netns).expect("a network namespace");
+        // Loopback up, for the registry and the API server.
+        assert!(in_netns(&netns, "ip").args(["link", "set", "lo", "up"]).status().expect("ip runs").success());
+        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new() };
+
+        let data = cluster.dir.path().join("registry");
+        let config = cluster.dir.path().join("registry.yml");
+        std::fs::write(&config, format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {}\n", data.display(), cluster.registry)).expect("writes");
+        let registry = in_netns(&cluster.netns, "docker-registry").arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("docker-registry runs");
+        cluster.children.push(registry);
+        cluster.wait_for_port(5000);
+
+        // The test image: busybox with `marker` in /etc/marker.
+        let src = Store::open(cluster.dir.path().join("src")).expect("opens");
+        registry::busybox_image(&src, "v1", "served by a real container", &Platform::host());
+        let out = in_netns(&cluster.netns, "skopeo")
+            .args(["copy", "--quiet", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:v1", src.root().display()))
+            .arg(format!("docker://{}/tools/busybox:v1", cluster.registry))
+            .output()
+            .expect("skopeo runs");
+        assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+
+        let mut nubis = in_netns(&cluster.netns, env!("CARGO_BIN_EXE_nubis"))
+            .args(["up", "--node-agent", "--node-name", "box", "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", &cluster.registry, "--data-dir"])
+            .arg(cluster.dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nubis runs");
+        let stdout = nubis.stdout.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("Nubis is up") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        cluster.children.push(nubis);
+        rx.recv_timeout(Duration::from_secs(60)).expect("nubis up is ready");
+        cluster
+    }
+
+    fn wait_for_port(&self, port: u16) {
+        let t0 = Instant::now();
+        while !self.connect(SocketAddr::from(([127, 0, 0, 1], port))) {
+            assert!(t0.elapsed() < Duration::from_secs(20), "port {port} did not open");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether a TCP connection to `addr` from inside the namespace works.
+    fn connect(&self, addr: SocketAddr) -> bool {
+        net::netns::run_in(&self.netns, move || TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()).unwrap_or(false)
+    }
+
+    /// An HTTP GET from inside the namespace: the response.
+    fn http_get(&self, addr: SocketAddr, path: &str) -> std::io::Result<String> {
+        let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+        net::netns::run_in(&self.netns, move || {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(request.as_bytes())?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })
+        .map_err(std::io::Error::other)?
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Output {
+        in_netns(&self.netns, "kubectl").env("KUBECONFIG", self.dir.path().join("data/kubeconfig")).args(args).output().expect("kubectl runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&all)).expect("JSON")
+    }
+
+    fn until(&self, what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+        let t0 = Instant::now();
+        while !check() {
+            assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // Containers outlive nubis by design: stop what the test left.
+        let root = self.data().join("runtime");
+        let ids = std::fs::read_dir(self.data().join("containers")).into_iter().flatten().filter_map(Result::ok).filter_map(|e| e.file_name().into_string().ok());
+        for id in ids {
+            let _ = Command::new("runc").arg("--root").arg(&root).args(["delete", "--force", &id]).output();
+            let _ = node::rootfs::unmount(&self.data().join("containers").join(&id).join("bundle/rootfs"));
+        }
+        for ns in std::fs::read_dir(self.data().join("netns")).into_iter().flatten().filter_map(Result::ok) {
+            let _ = net::netns::delete(&ns.path());
+        }
+        let _ = net::netns::delete(&self.netns);
+    }
+}
+
+#[test]
+fn node_agent_runs_pods_as_containers_on_the_pod_network_needs_root() {
+    let c = Cluster::start();
+    c.until("the node to be Ready", Duration::from_secs(30), || {
+        let nodes = c.json(&["get", "nodes"]);
+        nodes["items"].as_array().into_iter().flatten().any(|n| {
+            n["metadata"]["name"] == "box" && n["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+    });
+    let node = c.json(&["get", "node", "box"]);
+    assert_eq!(node["status"]["nodeInfo"]["containerRuntimeVersion"].as_str().map(|v| v.starts_with("runc://")), Some(true), "{node}");
+    assert_eq!(node["status"]["capacity"]["pods"], "110");
+
+    let image = format!("{}/tools/busybox:v1", c.registry);
+    c.ok(&["run", "web", &format!("--image={image}"), "--restart=Never", "--", "/bin/httpd", "-f", "-p", "8080", "-h", "/etc"]);
+    c.until("web to run", Duration::from_secs(60), || c.json(&["get", "pod", "web"])["status"]["phase"] == "Running");
+    let pod = c.json(&["get", "pod", "web"]);
+    let ip = pod["status"]["podIP"].as_str().expect("a pod IP").to_string();
+    assert!(ip.starts_with("10.88."), "{ip}");
+    let status = &pod["status"]["containerStatuses"][0];
+    assert_eq!(status["ready"], true);
+    assert!(status["containerID"].as_str().is_some_and(|id| id.starts_with("runc://")), "{status}");
+    assert!(status["imageID"].as_str().is_some_and(|id| id.contains("@sha256:")), "{status}");
+    assert_eq!(pod["status"]["qosClass"], "BestEffort");
+
+    // The pod answers HTTP on its own address.
+    let addr: SocketAddr = format!("{ip}:8080").parse().expect("an address");
+    let mut answer = String::new();
+    c.until("httpd to answer", Duration::from_secs(20), || {
+        answer = c.http_get(addr, "/marker").unwrap_or_default();
+        answer.contains("served by a real container")
+    });
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+
+    let events = c.ok(&["get", "events", "--field-selector", "involvedObject.name=web", "-o", "custom-columns=REASON:.reason", "--no-headers"]);
+    for reason in ["Scheduled", "Pulling", "Pulled", "Created", "Started"] {
+        assert!(events.lines().any(|l| l.trim() == reason), "{reason} in {events}");
+    }
+
+    // A container that keeps failing is restarted with a back-off.
+    c.ok(&["run", "crash", &format!("--image={image}"), "--", "/bin/sh", "-c", "echo crashing; exit 3"]);
+    c.until("crash to be restarted and back off", Duration::from_secs(60), || {
+        let s = &c.json(&["get", "pod", "crash"])["status"]["containerStatuses"][0];
+        s["restartCount"].as_u64().unwrap_or(0) >= 1 && s["lastState"]["terminated"]["exitCode"] == 3 && s["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    });
+
+    // Deleting pods leaves no container, namespace or veth behind.
+    c.ok(&["delete", "pod", "web", "crash", "--wait=true", "--timeout=60s"]);
+    let left = |dir: &str| std::fs::read_dir(c.data().join(dir)).map(|d| d.count()).unwrap_or(0);
+    c.until("the pods' containers and namespaces to go", Duration::from_secs(30), || left("containers") == 0 && left("netns") == 0);
+    let links = in_netns(&c.netns, "ip").args(["-o", "link"]).output().expect("ip runs");
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(!links.contains(" nb"), "no pod veth left: {links}");
+}
