@@ -58,6 +58,13 @@ impl Cluster {
             .expect("skopeo runs");
         assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
 
+        cluster.spawn_nubis();
+        cluster
+    }
+
+    /// Starts `nubis up --node-agent` and waits until it serves.
+    fn spawn_nubis(&mut self) {
+        let cluster = self;
         let mut nubis = in_netns(&cluster.netns, env!("CARGO_BIN_EXE_nubis"))
             .args(["up", "--node-agent", "--node-name", "box", "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", &cluster.registry, "--data-dir"])
             .arg(cluster.dir.path().join("data"))
@@ -76,7 +83,13 @@ impl Cluster {
         });
         cluster.children.push(nubis);
         rx.recv_timeout(Duration::from_secs(60)).expect("nubis up is ready");
-        cluster
+    }
+
+    /// Kills `nubis up` with SIGKILL (it is the last child started).
+    fn kill9_nubis(&mut self) {
+        let mut nubis = self.children.pop().expect("nubis runs");
+        let _ = nubis.kill();
+        let _ = nubis.wait();
     }
 
     fn wait_for_port(&self, port: u16) {
@@ -208,4 +221,60 @@ fn node_agent_runs_pods_as_containers_on_the_pod_network_needs_root() {
     let links = in_netns(&c.netns, "ip").args(["-o", "link"]).output().expect("ip runs");
     let links = String::from_utf8_lossy(&links.stdout);
     assert!(!links.contains(" nb"), "no pod veth left: {links}");
+}
+
+/// The pid of each container of the node (by container id), from runc.
+fn container_pids(c: &Cluster) -> std::collections::BTreeMap<String, i64> {
+    let out = Command::new("runc").arg("--root").arg(c.data().join("runtime")).args(["list", "--format", "json"]).output().expect("runc runs");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    list.as_array().into_iter().flatten().filter(|c| c["status"] == "running").map(|c| (c["id"].as_str().unwrap_or_default().to_string(), c["pid"].as_i64().unwrap_or(0))).collect()
+}
+
+#[test]
+fn node_agent_kill9_and_restart_keeps_containers_and_logs_needs_root() {
+    let mut c = Cluster::start();
+    let image = format!("{}/tools/busybox:v1", c.registry);
+    for i in 0..5 {
+        c.ok(&["run", &format!("p{i}"), &format!("--image={image}"), "--", "/bin/sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]);
+    }
+    c.until("five pods to run", Duration::from_secs(60), || {
+        let pods = c.json(&["get", "pods"]);
+        pods["items"].as_array().is_some_and(|items| items.len() == 5 && items.iter().all(|p| p["status"]["phase"] == "Running"))
+    });
+    let before = container_pids(&c);
+    assert_eq!(before.len(), 5, "{before:?}");
+    let logs = c.data().join("logs");
+    let log_sizes = || -> u64 { walk(&logs).iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum() };
+
+    c.kill9_nubis();
+    let during = log_sizes();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(log_sizes() > during, "logs go on while nubis is down");
+    assert_eq!(container_pids(&c), before, "the containers outlive nubis");
+
+    c.spawn_nubis();
+    // The restarted agent reports the same containers, started once.
+    c.until("the pods to be seen again", Duration::from_secs(30), || {
+        let pods = c.json(&["get", "pods"]);
+        pods["items"].as_array().is_some_and(|items| items.iter().all(|p| p["status"]["phase"] == "Running" && p["status"]["containerStatuses"][0]["restartCount"] == 0))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(container_pids(&c), before, "nothing was started twice");
+    let dirs = std::fs::read_dir(c.data().join("containers")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(dirs, 5);
+    c.ok(&["delete", "pods", "--all", "--wait=true", "--timeout=60s"]);
+    c.until("every container to go", Duration::from_secs(30), || container_pids(&c).is_empty());
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
