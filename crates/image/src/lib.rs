@@ -8,16 +8,21 @@
 //! agent turns `imagePullPolicy`, `imagePullSecrets` and events into calls
 //! of this crate; the store only knows names, digests and files.
 
+pub mod archive;
 pub mod digest;
+pub mod gc;
 pub mod layers;
 pub mod name;
 pub mod pack;
 pub mod platform;
 pub mod pull;
+pub mod push;
 pub mod registries;
 pub mod store;
 pub mod unpack;
 
+/// The OCI types this crate's API speaks in (descriptors, digests).
+pub use oci_spec;
 pub use name::ImageName;
 pub use registries::Registries;
 pub use store::Store;

@@ -11,7 +11,7 @@ use crate::name::ImageName;
 use crate::platform::Platform;
 use crate::registries::{Credentials, Endpoint, Registries};
 use crate::store::{self, Image, Store};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -171,7 +171,10 @@ impl Puller {
         for d in missing {
             fetches.push(self.fetch(&reference, &shown, d, progress));
         }
-        let fetched: Vec<u64> = futures::stream::iter(fetches).buffer_unordered(PARALLEL).try_collect().await?;
+        // Every fetch runs to its end even when one fails: a fetch dropped
+        // half way could leave a file its ingest never removes.
+        let results: Vec<Result<u64, Error>> = futures::stream::iter(fetches).buffer_unordered(PARALLEL).collect().await;
+        let fetched: Vec<u64> = results.into_iter().collect::<Result<_, _>>()?;
 
         self.store.put_bytes(&manifest_bytes, Some(&manifest_digest)).map_err(store_err)?;
         let descriptor = Descriptor::new(manifest_type, manifest_bytes.len() as u64, manifest_digest);

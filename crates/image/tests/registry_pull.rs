@@ -9,13 +9,9 @@ use image::platform::Platform;
 use image::pull::{Progress, Puller};
 use image::registries::Credentials;
 use image::{ImageName, Registries, Store};
-use oci_spec::image::{Descriptor, ImageIndexBuilder, MediaType, PlatformBuilder};
 use parking_lot::Mutex;
-use support::{Registry, busybox_image};
+use support::{Registry, busybox_image, marker, store};
 
-fn store(dir: &tempfile::TempDir, name: &str) -> Store {
-    Store::open(dir.path().join(name)).expect("opens a store")
-}
 
 /// A registry serving a busybox image (`marker` in `/etc/marker`) as
 /// `repo_tag`, and the directory the test's stores go in.
@@ -28,10 +24,6 @@ fn serving(repo_tag: &str, marker: &str) -> (Registry, tempfile::TempDir, Store,
     (registry, dir, src, image)
 }
 
-fn marker(store: &Store, image: &image::store::Image) -> String {
-    let layers = Layers::new(store).for_image(image).expect("unpacks");
-    std::fs::read_to_string(layers[0].join("etc/marker")).expect("the marker")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn image_pull_from_a_plain_http_registry_verifies_and_unpacks() {
@@ -81,23 +73,7 @@ async fn image_pull_picks_this_platform_from_an_index() {
     let src = store(&dir, "src");
     let arm64 = Platform { os: "linux".into(), architecture: "arm64".into(), variant: Some("v8".into()) };
     let amd64 = Platform { os: "linux".into(), architecture: "amd64".into(), variant: None };
-    let entries: Vec<Descriptor> = [(&amd64, "amd64"), (&arm64, "arm64")]
-        .into_iter()
-        .map(|(p, tag)| {
-            let mut d = busybox_image(&src, tag, tag, p).manifest;
-            let mut platform = PlatformBuilder::default().os(p.os.as_str()).architecture(p.architecture.as_str());
-            if let Some(v) = &p.variant {
-                platform = platform.variant(v.clone());
-            }
-            d.set_platform(Some(platform.build().expect("a platform")));
-            d
-        })
-        .collect();
-    let index = ImageIndexBuilder::default().schema_version(2u32).media_type(MediaType::ImageIndex).manifests(entries.clone()).build().expect("an index");
-    let bytes = serde_json::to_vec(&index).expect("encodes");
-    let index_digest = src.put_bytes(&bytes, None).expect("stored");
-    let named = ImageName::parse("local/busybox:multi").expect("a name");
-    src.set(&named, &Descriptor::new(MediaType::ImageIndex, bytes.len() as u64, index_digest.clone()), &index_digest).expect("named");
+    let (entries, index_digest) = support::multi_arch_image(&src, "local/busybox:multi", &[(&amd64, "amd64"), (&arm64, "arm64")]);
     registry.push(&src, "multi", "tools/multi:v1");
 
     let name = ImageName::parse(&format!("{}/tools/multi:v1", registry.host)).expect("a name");

@@ -14,8 +14,10 @@
 //! going away.
 
 pub mod agent;
+pub mod cgroups;
 pub mod containers;
 pub mod cri_log;
+pub mod reset;
 pub mod rootfs;
 pub mod runtime;
 pub mod shim;

@@ -1,17 +1,22 @@
 //! `nubis image`: the data dir's image store from the command line (what
-//! `ctr images` is to containerd): pull with progress bars, list, inspect
-//! and remove. It works on the store's files directly, beside a running
-//! `nubis up` (the store locks its index).
+//! `ctr images` is to containerd): pull and push with progress bars,
+//! list, inspect, remove, export to and import from archives, and prune.
+//! It works on the store's files directly, beside a running `nubis up`
+//! (the store locks its index).
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use image::archive;
+use image::gc;
 use image::pull::{Progress, Puller};
+use image::push::Pusher;
 use image::registries::Credentials;
 use image::{ImageName, Registries, Store};
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressStyle};
-use std::collections::HashMap;
-use std::path::PathBuf;
 use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tokio::time::Instant;
 
 #[derive(Args)]
@@ -64,6 +69,42 @@ pub enum ImageCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Push an image from the store to a registry (not a mirror).
+    Push {
+        /// The image in the store.
+        name: String,
+        /// Where to push it (default: its own name), e.g.
+        /// registry.local:5000/app:v2.
+        target: Option<String>,
+        /// A docker config file (as `docker login` writes) with credentials.
+        #[arg(long)]
+        docker_config: Option<PathBuf>,
+    },
+    /// Write images to a tar archive: an OCI image layout with a
+    /// docker-save manifest.json, as containerd exports (skopeo reads it
+    /// as oci-archive: and as docker-archive:); gzipped for .gz or .tgz.
+    Export {
+        /// The archive to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Read images from an OCI or docker-save archive (gzipped or not)
+    /// into the store.
+    Import {
+        file: PathBuf,
+        /// The name of an image the archive does not name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete blobs and unpacked layers that no image name reaches.
+    Prune {
+        /// Leave files younger than this (a pull or import may be
+        /// landing them): 600, 600s, 10m, 1h.
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        grace_period: Duration,
+    },
 }
 
 pub fn run(args: ImageArgs) -> Result<()> {
@@ -72,13 +113,22 @@ pub fn run(args: ImageArgs) -> Result<()> {
     match args.command {
         ImageCommand::Pull { name, docker_config } => {
             let registries = args.registries.registries()?;
-            let mut credentials = Credentials::default();
-            if let Some(path) = docker_config {
-                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                credentials.add_docker_config(&bytes).with_context(|| path.display().to_string())?;
-            }
+            let credentials = credentials(docker_config.as_deref())?;
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(pull(store, registries, &name, &credentials))
+        }
+        ImageCommand::Push { name, target, docker_config } => {
+            let registries = args.registries.registries()?;
+            let credentials = credentials(docker_config.as_deref())?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(push(store, &registries, &name, target.as_deref(), &credentials))
+        }
+        ImageCommand::Export { output, names } => export(&store, &output, &names),
+        ImageCommand::Import { file, name } => import(&store, &file, name.as_deref()),
+        ImageCommand::Prune { grace_period } => {
+            let pruned = gc::prune(&store, grace_period)?;
+            println!("pruned {} blobs and {} unpacked layers: freed {}", pruned.blobs, pruned.layers, HumanBytes(pruned.bytes));
+            Ok(())
         }
         ImageCommand::List => list(&store),
         ImageCommand::Inspect { name } => inspect(&store, &name),
@@ -93,22 +143,40 @@ pub fn run(args: ImageArgs) -> Result<()> {
     }
 }
 
-async fn pull(store: Store, registries: Registries, name: &str, credentials: &Credentials) -> Result<()> {
-    let name = ImageName::parse(name)?;
-    let started = Instant::now();
-    let bars = MultiProgress::new();
-    let style = ProgressStyle::with_template("{prefix} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}").unwrap_or_else(|_| ProgressStyle::default_bar());
-    let by_blob: Mutex<HashMap<String, ProgressBar>> = Mutex::new(HashMap::new());
-    let report = |p: Progress| {
-        let mut by_blob = by_blob.lock();
+fn credentials(docker_config: Option<&Path>) -> Result<Credentials> {
+    let mut credentials = Credentials::default();
+    if let Some(path) = docker_config {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        credentials.add_docker_config(&bytes).with_context(|| path.display().to_string())?;
+    }
+    Ok(credentials)
+}
+
+/// One progress bar per blob of a pull or push.
+struct BlobBars {
+    bars: MultiProgress,
+    style: ProgressStyle,
+    by_blob: Mutex<HashMap<String, ProgressBar>>,
+    /// What a blob the destination already has is called.
+    present: &'static str,
+}
+
+impl BlobBars {
+    fn new(present: &'static str) -> BlobBars {
+        let style = ProgressStyle::with_template("{prefix} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+        BlobBars { bars: MultiProgress::new(), style, by_blob: Mutex::new(HashMap::new()), present }
+    }
+
+    fn report(&self, what: &str, p: Progress) {
+        let mut by_blob = self.by_blob.lock();
         match p {
             Progress::Resolved { manifest, blobs } => {
-                let _ = bars.println(format!("{name}: resolved to {manifest}"));
+                let _ = self.bars.println(format!("{what}: resolved to {manifest}"));
                 for (digest, size, present) in blobs {
-                    let bar = bars.add(ProgressBar::new(size).with_style(style.clone()).with_prefix(short(digest.as_ref())));
+                    let bar = self.bars.add(ProgressBar::new(size).with_style(self.style.clone()).with_prefix(short(digest.as_ref())));
                     if present {
-                        bar.finish_with_message("present");
                         bar.set_position(size);
+                        bar.finish_with_message(self.present);
                     }
                     by_blob.insert(digest.to_string(), bar);
                 }
@@ -124,8 +192,17 @@ async fn pull(store: Store, registries: Registries, name: &str, credentials: &Cr
                 }
             }
         }
-    };
-    let pulled = Puller::new(store, registries).pull(&name, credentials, &report).await?;
+    }
+}
+
+async fn pull(store: Store, registries: Registries, name: &str, credentials: &Credentials) -> Result<()> {
+    let name = ImageName::parse(name)?;
+    let started = Instant::now();
+    let bars = BlobBars::new("present");
+    let shown = name.to_string();
+    let pulled = Puller::new(store.clone(), registries).pull(&name, credentials, &|p| bars.report(&shown, p)).await?;
+    let used = vec![pulled.image.name.clone()];
+    tokio::task::spawn_blocking(move || gc::record_use(&store, &used, jiff::Timestamp::now())).await??;
     println!(
         "pulled {} ({}) from {}: {} image, {} fetched in {:.1?}",
         pulled.image.name,
@@ -136,6 +213,74 @@ async fn pull(store: Store, registries: Registries, name: &str, credentials: &Cr
         started.elapsed()
     );
     Ok(())
+}
+
+async fn push(store: Store, registries: &Registries, name: &str, target: Option<&str>, credentials: &Credentials) -> Result<()> {
+    let name = ImageName::parse(name)?;
+    let target = match target {
+        Some(t) => ImageName::parse(t)?,
+        None => name.clone(),
+    };
+    let started = Instant::now();
+    let bars = BlobBars::new("already there");
+    let shown = target.to_string();
+    let pushed = Pusher::new(store, registries).push(&name, &target, credentials, &|p| bars.report(&shown, p)).await?;
+    println!("pushed {name} to {} ({}): {} image, {} sent in {:.1?}", pushed.target, pushed.digest, HumanBytes(pushed.size), HumanBytes(pushed.sent), started.elapsed());
+    Ok(())
+}
+
+/// One bar over an archive's bytes, its prefix the phase.
+fn archive_bar() -> (ProgressBar, impl Fn(archive::Progress)) {
+    let style = ProgressStyle::with_template("{prefix:9} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::new(0).with_style(style);
+    let shown = bar.clone();
+    let report = move |p: archive::Progress| {
+        let (phase, done, total) = match p {
+            archive::Progress::Scanning { done, total } => ("reading", done, total),
+            archive::Progress::Importing { done, total } => ("importing", done, total),
+            archive::Progress::Exporting { done, total } => ("exporting", done, total),
+        };
+        if shown.prefix() != phase {
+            shown.set_prefix(phase);
+            shown.reset();
+        }
+        shown.set_length(total);
+        shown.set_position(done);
+    };
+    (bar, report)
+}
+
+fn export(store: &Store, output: &Path, names: &[String]) -> Result<()> {
+    let names = names.iter().map(|n| ImageName::parse(n)).collect::<Result<Vec<_>, _>>()?;
+    let (bar, report) = archive_bar();
+    let exported = archive::export_file(store, &names, output, &report)?;
+    bar.finish_and_clear();
+    println!("exported {} images ({}) to {}", exported.images, HumanBytes(exported.bytes), output.display());
+    Ok(())
+}
+
+fn import(store: &Store, file: &Path, name: Option<&str>) -> Result<()> {
+    let name = name.map(ImageName::parse).transpose()?;
+    let (bar, report) = archive_bar();
+    let imported = archive::import(store, file, name.as_ref(), &report)?;
+    bar.finish_and_clear();
+    for i in imported {
+        println!("imported {} ({})", i.image.name, i.image.repo_digest);
+    }
+    Ok(())
+}
+
+/// `600`, `600s`, `10m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |at| s.split_at(at));
+    let n: u64 = number.parse().map_err(|_| format!("expected a duration such as 600s, 10m or 1h, got {s:?}"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("expected a duration such as 600s, 10m or 1h, got {s:?}")),
+    };
+    Ok(Duration::from_secs(seconds))
 }
 
 /// `sha256:0123456789ab`, as `crictl images` shortens digests.

@@ -80,6 +80,17 @@ enum Command {
         #[arg(long)]
         exit_file: PathBuf,
     },
+    /// Stop and remove everything the node agent of a data dir made on
+    /// this machine: containers, their mounts, the pods' network
+    /// namespaces, the bridge and nftables table, cgroups. The store and
+    /// images stay.
+    Reset {
+        #[arg(long, default_value = "nubis-data")]
+        data_dir: PathBuf,
+        /// The OCI runtime the node agent ran containers with.
+        #[arg(long, default_value = "runc")]
+        runtime: String,
+    },
     /// Pull, list, inspect and remove the images of a data dir.
     Image(image_cli::ImageArgs),
     /// Register simulated nodes whose pods run without containers (a test
@@ -107,6 +118,18 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Image(args) => image_cli::run(args),
+        Command::Reset { data_dir, runtime } => {
+            let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let report = tokio.block_on(node::reset::reset(&data_dir, &runtime, "nubis0"));
+            println!(
+                "removed {} containers, {} pod network namespaces, {} cgroups{}",
+                report.containers,
+                report.namespaces,
+                report.cgroups,
+                if report.network { ", the bridge nubis0 and the nftables table ip nubis" } else { "" }
+            );
+            Ok(())
+        }
         Command::Shim { id, bundle, runtime, runtime_root, log, exit_file } => {
             std::process::exit(node::shim::run(&node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file }))
         }

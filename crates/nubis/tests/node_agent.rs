@@ -262,8 +262,23 @@ fn node_agent_kill9_and_restart_keeps_containers_and_logs_needs_root() {
     assert_eq!(container_pids(&c), before, "nothing was started twice");
     let dirs = std::fs::read_dir(c.data().join("containers")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(dirs, 5);
-    c.ok(&["delete", "pods", "--all", "--wait=true", "--timeout=60s"]);
-    c.until("every container to go", Duration::from_secs(30), || container_pids(&c).is_empty());
+
+    // nubis reset after a kill -9: nothing of the node agent is left.
+    let uids: Vec<String> = c.json(&["get", "pods"])["items"].as_array().into_iter().flatten().filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string)).collect();
+    c.kill9_nubis();
+    let out = in_netns(&c.netns, env!("CARGO_BIN_EXE_nubis")).args(["reset", "--data-dir"]).arg(c.data()).output().expect("nubis reset runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.starts_with("removed 5 containers, 5 pod network namespaces"), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(container_pids(&c).is_empty());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains(&c.data().display().to_string()), "no mount under the data dir is left");
+    let links = String::from_utf8_lossy(&in_netns(&c.netns, "ip").args(["-o", "link"]).output().expect("ip runs").stdout).into_owned();
+    assert!(!links.contains("nubis0") && !links.contains(" nb"), "{links}");
+    let table = in_netns(&c.netns, "nft").args(["list", "table", "ip", "nubis"]).output().expect("nft runs");
+    assert!(!table.status.success(), "the nftables table is gone");
+    for uid in uids {
+        assert!(!Path::new(&format!("/sys/fs/cgroup/memory/nubis/pods/{uid}")).exists() && !Path::new(&format!("/sys/fs/cgroup/nubis/pods/{uid}")).exists(), "the pod's cgroups are gone");
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

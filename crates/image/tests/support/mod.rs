@@ -103,3 +103,43 @@ pub fn busybox_image(store: &Store, tag: &str, marker: &str, platform: &Platform
     let run = RunConfig { cmd: vec!["/bin/sh".into()], ..RunConfig::default() };
     pack_dir(store, &name, &rootfs, &run, platform).expect("packs")
 }
+
+/// A multi-arch image named `name` in `store`: one busybox image per
+/// `(platform, tag)` (the tag is also its marker), listed in an OCI
+/// index with their platforms; the entries and the index's digest.
+pub fn multi_arch_image(store: &Store, name: &str, platforms: &[(&Platform, &str)]) -> (Vec<image::oci_spec::image::Descriptor>, image::oci_spec::image::Digest) {
+    use image::oci_spec::image::{Descriptor, ImageIndexBuilder, MediaType, PlatformBuilder};
+    let entries: Vec<Descriptor> = platforms
+        .iter()
+        .map(|(p, tag)| {
+            let mut d = busybox_image(store, tag, tag, p).manifest;
+            let mut platform = PlatformBuilder::default().os(p.os.as_str()).architecture(p.architecture.as_str());
+            if let Some(v) = &p.variant {
+                platform = platform.variant(v.clone());
+            }
+            d.set_platform(Some(platform.build().expect("a platform")));
+            d
+        })
+        .collect();
+    let index = ImageIndexBuilder::default().schema_version(2u32).media_type(MediaType::ImageIndex).manifests(entries.clone()).build().expect("an index");
+    let bytes = serde_json::to_vec(&index).expect("encodes");
+    let digest = store.put_bytes(&bytes, None).expect("stored");
+    let named = ImageName::parse(name).expect("a name");
+    store.set(&named, &Descriptor::new(MediaType::ImageIndex, bytes.len() as u64, digest.clone()), &digest).expect("named");
+    (entries, digest)
+}
+
+/// A store named `name` in the test's directory.
+pub fn store(dir: &tempfile::TempDir, name: &str) -> Store {
+    Store::open(dir.path().join(name)).expect("opens a store")
+}
+
+pub fn name(s: &str) -> ImageName {
+    ImageName::parse(s).expect("a name")
+}
+
+/// The `/etc/marker` of a busybox image, from its unpacked layer.
+pub fn marker(store: &Store, image: &image::store::Image) -> String {
+    let layers = image::layers::Layers::new(store).for_image(image).expect("unpacks");
+    std::fs::read_to_string(layers[0].join("etc/marker")).expect("the marker")
+}

@@ -421,7 +421,7 @@ impl Worker {
             mounts,
             readonly_rootfs: security.and_then(|s| s.read_only_root_filesystem).unwrap_or(false),
             allow_privilege_escalation: security.and_then(|s| s.allow_privilege_escalation).unwrap_or(true),
-            cgroups_path: Some(PathBuf::from(format!("/nubis/pods/{}/{}", self.uid, c.name))),
+            cgroups_path: Some(PathBuf::from(format!("{}/{}", crate::cgroups::pod_path(&self.uid), c.name))),
         })
     }
 
@@ -508,6 +508,7 @@ impl Worker {
             Err(error) => tracing::warn!(%error, "pod network teardown panicked"),
         }
         let _ = std::fs::remove_dir_all(self.ctx.pods_dir.join(&self.uid));
+        crate::cgroups::remove_tree(&crate::cgroups::pod_path(&self.uid));
         self.sandbox = None;
     }
 }

@@ -1,0 +1,53 @@
+//! `nubis reset`: everything the node agent made on this machine for one
+//! data dir goes (its containers, stopped and deleted; their root
+//! filesystem mounts; the pods' network namespaces; the bridge and the
+//! nftables table; the cgroups), so the host is as before. The data dir's
+//! store and images stay; removing the directory removes them.
+
+use crate::containers::Containers;
+use crate::runtime::Runtime;
+use std::path::Path;
+
+/// What was removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub containers: usize,
+    pub namespaces: usize,
+    pub cgroups: usize,
+    pub network: bool,
+}
+
+/// Resets what the agent of `data_dir` made, with runtime `runtime`; runs
+/// in the calling thread's network namespace.
+pub async fn reset(data_dir: &Path, runtime: &str, bridge: &str) -> Report {
+    let mut report = Report::default();
+    let containers = Containers::new(data_dir.join("containers"), Runtime::new(runtime, data_dir.join("runtime")), Vec::new());
+    for id in containers.list() {
+        match containers.remove(&id).await {
+            Ok(()) => report.containers += 1,
+            Err(error) => tracing::warn!(%error, container = %id, "removing a container"),
+        }
+    }
+    for ns in std::fs::read_dir(data_dir.join("netns")).into_iter().flatten().filter_map(Result::ok) {
+        match net::netns::delete(&ns.path()) {
+            Ok(()) => report.namespaces += 1,
+            Err(error) => tracing::warn!(%error, "removing a pod network namespace"),
+        }
+    }
+    let bridge = bridge.to_string();
+    let removed = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        net::link::with_netlink(async move |h| net::link::delete(&h, &bridge).await).map_err(|e| e.to_string())?;
+        net::nat::remove().map_err(|e| e.to_string())
+    })
+    .await;
+    match removed {
+        Ok(Ok(())) => report.network = true,
+        Ok(Err(error)) => tracing::warn!(%error, "removing the pod network"),
+        Err(error) => tracing::warn!(%error, "removing the pod network"),
+    }
+    // Every address is free again.
+    let _ = std::fs::remove_file(data_dir.join("network/ipam.json"));
+    let _ = std::fs::remove_dir_all(data_dir.join("pods"));
+    report.cgroups = crate::cgroups::remove_tree("/nubis");
+    report
+}
