@@ -4,10 +4,12 @@
 //! containers and network again; containers and networks of pods that no
 //! longer exist are removed once the first list is in.
 
+pub mod atomic_writer;
 pub mod images;
 pub mod node_object;
 pub mod pod_status;
 pub mod restart;
+pub mod volumes;
 pub mod worker;
 
 use crate::containers::Containers;

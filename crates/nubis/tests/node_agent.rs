@@ -129,6 +129,20 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    fn apply(&self, yaml: &str) {
+        let mut child = in_netns(&self.netns, "kubectl")
+            .env("KUBECONFIG", self.dir.path().join("data/kubeconfig"))
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl runs");
+        child.stdin.take().expect("stdin").write_all(yaml.as_bytes()).expect("writes");
+        let out = child.wait_with_output().expect("kubectl ends");
+        assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
@@ -292,4 +306,68 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn node_agent_mounts_configmaps_secrets_downward_api_and_the_service_account_needs_root() {
+    let c = Cluster::start();
+    let image = format!("{}/tools/busybox:v1", c.registry);
+    c.ok(&["create", "configmap", "site", "--from-literal=index.html=from a configmap"]);
+    c.ok(&["create", "secret", "generic", "creds", "--from-literal=password=s3cret"]);
+    c.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: vol
+  labels: {{app: vol}}
+spec:
+  containers:
+  - name: web
+    image: {image}
+    command: ["/bin/sh", "-c", "echo scratch > /scratch/file && exec /bin/httpd -f -p 8080 -h /"]
+    volumeMounts:
+    - {{name: site, mountPath: /www}}
+    - {{name: creds, mountPath: /secret, readOnly: true}}
+    - {{name: info, mountPath: /podinfo}}
+    - {{name: scratch, mountPath: /scratch}}
+  volumes:
+  - {{name: site, configMap: {{name: site}}}}
+  - {{name: creds, secret: {{secretName: creds, defaultMode: 0400}}}}
+  - {{name: info, downwardAPI: {{items: [{{path: name, fieldRef: {{fieldPath: metadata.name}}}}, {{path: labels, fieldRef: {{fieldPath: metadata.labels}}}}]}}}}
+  - {{name: scratch, emptyDir: {{}}}}
+"#
+    ));
+    c.until("vol to run", Duration::from_secs(60), || c.json(&["get", "pod", "vol"])["status"]["phase"] == "Running");
+    let ip = c.json(&["get", "pod", "vol"])["status"]["podIP"].as_str().expect("an IP").to_string();
+    let addr: SocketAddr = format!("{ip}:8080").parse().expect("an address");
+    let get = |path: &str| -> String {
+        let mut body = String::new();
+        c.until(&format!("GET {path}"), Duration::from_secs(20), || {
+            let r = c.http_get(addr, path).unwrap_or_default();
+            body = r.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+            r.starts_with("HTTP/1.1 200")
+        });
+        body
+    };
+    assert_eq!(get("/www/index.html"), "from a configmap");
+    assert_eq!(get("/secret/password"), "s3cret");
+    assert_eq!(get("/podinfo/name"), "vol");
+    assert_eq!(get("/podinfo/labels"), "app=\"vol\"");
+    assert_eq!(get("/scratch/file"), "scratch\n");
+    // Every pod's service account volume (kube-api-access-*).
+    assert_eq!(get("/var/run/secrets/kubernetes.io/serviceaccount/namespace"), "default");
+    assert!(get("/var/run/secrets/kubernetes.io/serviceaccount/token").split('.').count() == 3, "a JWT");
+    assert!(get("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt").starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // A ConfigMap update reaches the running container.
+    c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: site\ndata:\n  index.html: changed\n");
+    c.until("the update to show", Duration::from_secs(60), || c.http_get(addr, "/www/index.html").unwrap_or_default().ends_with("changed"));
+    c.ok(&["delete", "pod", "vol", "--wait=true", "--timeout=60s"]);
+    let data = c.data().display().to_string();
+    let left = || -> Vec<String> {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        mounts.lines().filter(|l| l.contains(&data)).map(str::to_string).collect()
+    };
+    c.until("no mount of the pod to be left", Duration::from_secs(30), || left().is_empty());
 }

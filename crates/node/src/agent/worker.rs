@@ -8,6 +8,7 @@
 //! `<pod uid>-<container>-<attempt>`) and network again.
 
 use super::images::{self, NotReady};
+use super::volumes;
 use super::pod_status::{self, Ended, Observed, Seen, State};
 use super::restart;
 use super::Ctx;
@@ -30,6 +31,9 @@ use tokio::time::Instant;
 
 /// How often a pod with live containers is looked at without a change.
 const POLL: Duration = Duration::from_secs(1);
+/// How often ConfigMap, Secret, downward API and projected volumes are
+/// written again (the kubelet's sync period is a minute).
+const VOLUME_REFRESH: Duration = Duration::from_secs(30);
 
 /// What the worker keeps of one container between passes.
 #[derive(Debug, Default, Clone)]
@@ -50,6 +54,10 @@ pub struct Worker {
     start_time: Timestamp,
     tracks: HashMap<String, Track>,
     reported: Option<serde_json::Value>,
+    volumes: Option<volumes::Prepared>,
+    volumes_at: Option<Instant>,
+    /// The last FailedMount message, recorded once.
+    mount_error: Option<String>,
 }
 
 fn container_id(uid: &str, name: &str, attempt: u32) -> String {
@@ -84,7 +92,7 @@ impl Worker {
     /// Runs the worker of the pod with `uid` on the versions `updates`
     /// brings (`None`: the pod is gone from the API).
     pub async fn run(ctx: Arc<Ctx>, uid: String, mut updates: mpsc::UnboundedReceiver<Option<Arc<Pod>>>) {
-        let mut w = Worker { ctx, uid, sandbox: None, start_time: Timestamp::now(), tracks: HashMap::new(), reported: None };
+        let mut w = Worker { ctx, uid, sandbox: None, start_time: Timestamp::now(), tracks: HashMap::new(), reported: None, volumes: None, volumes_at: None, mount_error: None };
         let mut pod: Option<Arc<Pod>> = None;
         loop {
             let next = match &pod {
@@ -139,6 +147,34 @@ impl Worker {
                 Err(e) => {
                     tracing::warn!(error = %e, "pod network setup panicked");
                     return Next::Poll;
+                }
+            }
+        }
+
+        // Volumes, set up before any container and refreshed every 30 s
+        // (ConfigMaps and Secrets change in place).
+        if self.volumes_at.is_none_or(|at| at.elapsed() >= VOLUME_REFRESH) {
+            let ip = self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default();
+            match volumes::prepare(&self.ctx, &pod, &self.uid, &ip).await {
+                Ok(prepared) => {
+                    self.volumes = Some(prepared);
+                    self.volumes_at = Some(Instant::now());
+                    self.mount_error = None;
+                }
+                Err(message) => {
+                    if self.mount_error.as_deref() != Some(message.as_str()) {
+                        self.event(&pod, None, "Warning", "FailedMount", message.clone()).await;
+                        self.mount_error = Some(message);
+                    }
+                    if self.volumes.is_none() {
+                        let waiting: Vec<Seen> = spec.containers.iter().map(|c| waiting_seen(c, "ContainerCreating")).collect();
+                        let status = {
+                            let observed = Observed { init: &[], app: &waiting, init_done: false, sandbox_ready: true, pod_ip: Some(ip), host_ip: self.ctx.host_ip.clone(), start_time: self.start_time };
+                            pod_status::status(&pod, &observed, Timestamp::now())
+                        };
+                        self.report(pod.namespace().unwrap_or_default(), pod.name_any(), status).await;
+                        return Next::Poll;
+                    }
                 }
             }
         }
@@ -408,7 +444,8 @@ impl Worker {
         let gid = security.and_then(|s| s.run_as_group).or(pod_security.and_then(|s| s.run_as_group)).map(|g| g as u32).unwrap_or(image_gid);
         let cwd = c.working_dir.clone().or_else(|| image_config.working_dir().clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
         let netns = self.sandbox.as_ref().map(|a| a.netns.clone()).ok_or("the pod has no network yet")?;
-        let mounts = self.pod_files(pod)?;
+        let mut mounts = self.pod_files(pod)?;
+        mounts.extend(volumes::mounts(c, self.volumes.as_ref().ok_or("the pod's volumes are not ready")?)?);
         Ok(ContainerConfig {
             args,
             env,
@@ -507,6 +544,7 @@ impl Worker {
             Ok(Err(error)) => tracing::warn!(%error, pod = %self.uid, "taking the pod off the network"),
             Err(error) => tracing::warn!(%error, "pod network teardown panicked"),
         }
+        volumes::unmount_all(&self.ctx, &self.uid);
         let _ = std::fs::remove_dir_all(self.ctx.pods_dir.join(&self.uid));
         crate::cgroups::remove_tree(&crate::cgroups::pod_path(&self.uid));
         self.sandbox = None;

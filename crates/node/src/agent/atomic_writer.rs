@@ -1,0 +1,103 @@
+//! Writing a volume's files the way the kubelet's AtomicWriter does, so a
+//! reader never sees half an update: the files go into a new hidden
+//! directory (`..2026_11_25_10_00_00.123`), the symlink `..data` is
+//! switched to it by a rename, and each top-level name is a symlink
+//! through `..data`. The previous directory is removed afterwards.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+const DATA: &str = "..data";
+
+/// A file of the volume: its bytes and mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+}
+
+/// A path inside the volume, refused when it could leave it.
+fn checked(path: &str) -> Result<PathBuf, String> {
+    let p = Path::new(path);
+    if path.is_empty() || p.is_absolute() || p.components().any(|c| !matches!(c, Component::Normal(_))) || path.starts_with("..") {
+        return Err(format!("invalid path {path:?} in the volume: it must be relative, without '..', and not start with '..'"));
+    }
+    Ok(p.to_path_buf())
+}
+
+/// Makes `dir` hold exactly `files`, switching atomically.
+pub fn write(dir: &Path, files: &BTreeMap<String, File>) -> Result<(), String> {
+    let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let stamp = jiff::Timestamp::now().strftime("..%Y_%m_%d_%H_%M_%S.%f").to_string();
+    let fresh = dir.join(&stamp);
+    std::fs::create_dir(&fresh).map_err(|e| io(&fresh, e))?;
+    let mut top: Vec<String> = Vec::new();
+    for (path, file) in files {
+        let rel = checked(path)?;
+        let target = fresh.join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        std::fs::write(&target, &file.bytes).map_err(|e| io(&target, e))?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(file.mode & 0o7777)).map_err(|e| io(&target, e))?;
+        if let Some(Component::Normal(first)) = rel.components().next() {
+            top.push(first.to_string_lossy().into_owned());
+        }
+    }
+    let data = dir.join(DATA);
+    let old = std::fs::read_link(&data).ok();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(&stamp, &tmp).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &data).map_err(|e| io(&data, e))?;
+    top.sort();
+    top.dedup();
+    for name in &top {
+        let link = dir.join(name);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(Path::new(DATA).join(name), &link).map_err(|e| io(&link, e))?;
+        }
+    }
+    // Names the new data no longer has go, then the old directory.
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))?.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("..") && !top.contains(&name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    if let Some(old) = old.filter(|o| o.as_os_str() != stamp.as_str()) {
+        let _ = std::fs::remove_dir_all(dir.join(old));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(entries: &[(&str, &str, u32)]) -> BTreeMap<String, File> {
+        entries.iter().map(|(p, b, m)| (p.to_string(), File { bytes: b.as_bytes().to_vec(), mode: *m })).collect()
+    }
+
+    #[test]
+    fn atomic_writer_switches_whole_versions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vol = dir.path().join("vol");
+        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o600)])).expect("writes");
+        assert_eq!(std::fs::read_to_string(vol.join("a")).expect("reads"), "1");
+        assert_eq!(std::fs::read_to_string(vol.join("sub/b")).expect("reads"), "2");
+        assert_eq!(std::fs::metadata(vol.join("sub/b")).expect("stat").permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_link(vol.join("a")).expect("a symlink"), Path::new("..data/a"));
+        let first = std::fs::read_link(vol.join("..data")).expect("..data");
+
+        write(&vol, &files(&[("a", "changed", 0o644)])).expect("writes again");
+        assert_eq!(std::fs::read_to_string(vol.join("a")).expect("reads"), "changed");
+        assert!(!vol.join("sub").exists(), "a name the update dropped goes");
+        assert!(!vol.join(first).exists(), "the previous version goes");
+        for bad in ["../x", "/etc/x", "..data/x", "a/../../x", ""] {
+            assert!(write(&vol, &files(&[(bad, "x", 0o644)])).is_err(), "{bad}");
+        }
+    }
+}
