@@ -221,10 +221,19 @@ impl Containers {
         tokio::task::spawn_blocking(move || {
             runtime.delete(&owned, true).map_err(|source| Error::Runtime { id: owned.clone(), source })?;
             rootfs::unmount(&dir.join("bundle/rootfs")).map_err(|source| Error::Rootfs { id: owned.clone(), source })?;
-            match std::fs::remove_dir_all(&dir) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(source) => Err(Error::Io { id: owned, path: dir, source }),
+            // The shim of a container just killed writes its exit record
+            // while this runs: try again while the directory fills.
+            let mut tries = 0;
+            loop {
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                    Err(_) if tries < 10 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    Err(source) => return Err(Error::Io { id: owned, path: dir, source }),
+                }
             }
         })
         .await

@@ -1,7 +1,7 @@
 //! `nubis reset`: everything the node agent made on this machine for one
 //! data dir goes (its containers, stopped and deleted; their root
-//! filesystem mounts; the pods' network namespaces; the bridge and the
-//! nftables table; the cgroups), so the host is as before. The data dir's
+//! filesystem mounts and volume mounts; the pods' network namespaces; the
+//! bridge and the nftables table; the cgroups), so the host is as before. The data dir's
 //! store and images stay; removing the directory removes them.
 
 use crate::containers::Containers;
@@ -47,6 +47,9 @@ pub async fn reset(data_dir: &Path, runtime: &str, bridge: &str) -> Report {
     }
     // Every address is free again.
     let _ = std::fs::remove_file(data_dir.join("network/ipam.json"));
+    for pod in std::fs::read_dir(data_dir.join("pods")).into_iter().flatten().filter_map(Result::ok) {
+        crate::agent::volumes::unmount_pod_volumes(&pod.path());
+    }
     let _ = std::fs::remove_dir_all(data_dir.join("pods"));
     report.cgroups = crate::cgroups::remove_tree("/nubis");
     report

@@ -228,8 +228,21 @@ fn node_agent_runs_pods_as_containers_on_the_pod_network_needs_root() {
         s["restartCount"].as_u64().unwrap_or(0) >= 1 && s["lastState"]["terminated"]["exitCode"] == 3 && s["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     });
 
+    // Deletion is graceful: the pod stays Terminating while its
+    // containers get SIGTERM and the grace period (httpd ignores SIGTERM
+    // as PID 1, so it is killed when the 3 s run out), then its kubelet
+    // deletes it.
+    c.ok(&["delete", "pod", "web", "--wait=false", "--grace-period=3"]);
+    let marked = c.json(&["get", "pod", "web"]);
+    assert!(marked["metadata"]["deletionTimestamp"].is_string() && marked["metadata"]["deletionGracePeriodSeconds"] == 3, "{marked}");
+    let t0 = Instant::now();
+    c.until("web to go", Duration::from_secs(30), || !c.kubectl(&["get", "pod", "web"]).status.success());
+    assert!(t0.elapsed() >= Duration::from_secs(2), "the grace period was waited out");
+    let killing = c.ok(&["get", "events", "--field-selector", "involvedObject.name=web,reason=Killing", "-o", "custom-columns=M:.message", "--no-headers"]);
+    assert_eq!(killing.trim(), "Stopping container web");
+
     // Deleting pods leaves no container, namespace or veth behind.
-    c.ok(&["delete", "pod", "web", "crash", "--wait=true", "--timeout=60s"]);
+    c.ok(&["delete", "pod", "crash", "--wait=true", "--timeout=60s", "--grace-period=1"]);
     let left = |dir: &str| std::fs::read_dir(c.data().join(dir)).map(|d| d.count()).unwrap_or(0);
     c.until("the pods' containers and namespaces to go", Duration::from_secs(30), || left("containers") == 0 && left("netns") == 0);
     let links = in_netns(&c.netns, "ip").args(["-o", "link"]).output().expect("ip runs");
@@ -363,7 +376,7 @@ spec:
     // A ConfigMap update reaches the running container.
     c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: site\ndata:\n  index.html: changed\n");
     c.until("the update to show", Duration::from_secs(60), || c.http_get(addr, "/www/index.html").unwrap_or_default().ends_with("changed"));
-    c.ok(&["delete", "pod", "vol", "--wait=true", "--timeout=60s"]);
+    c.ok(&["delete", "pod", "vol", "--wait=true", "--timeout=60s", "--grace-period=1"]);
     let data = c.data().display().to_string();
     let left = || -> Vec<String> {
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");

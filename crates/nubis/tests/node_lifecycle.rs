@@ -186,7 +186,9 @@ async fn node_lifecycle_lost_node_is_tainted_evicted_and_collected() {
     });
     k.ok(&["uncordon", "sim-0", "sim-1"]);
 
-    // Remember how each pod looked when it was deleted.
+    // Remember how each pod looked when it was deleted, or marked for
+    // deletion: a pod on a lost node stays Terminating (its kubelet is
+    // gone), as on Kubernetes.
     let client = kube_client(&nubis.kubeconfig()).await;
     let deleted: Arc<Mutex<Vec<Pod>>> = Arc::default();
     let record = deleted.clone();
@@ -197,8 +199,15 @@ async fn node_lifecycle_lost_node_is_tainted_evicted_and_collected() {
         )
         .boxed();
         while let Some(event) = stream.next().await {
-            if let Ok(watcher::Event::Delete(p)) = event {
-                record.lock().push(p);
+            match event {
+                Ok(watcher::Event::Delete(p)) => record.lock().push(p),
+                Ok(watcher::Event::Apply(p)) if p.metadata.deletion_timestamp.is_some() => {
+                    let mut seen = record.lock();
+                    if !seen.iter().any(|s| s.metadata.uid == p.metadata.uid) {
+                        seen.push(p);
+                    }
+                }
+                _ => {}
             }
         }
     });

@@ -1,6 +1,8 @@
 //! delete and deletecollection: preconditions, finalizers (an object with
 //! finalizers is only marked with a `deletionTimestamp`), propagation
-//! policies, and dry runs.
+//! policies, dry runs, and the graceful deletion of pods (a pod running on
+//! a node is marked, and its kubelet deletes it once its containers
+//! stopped).
 
 use super::output::{list_response, object_response};
 use super::read::Selectors;
@@ -22,12 +24,14 @@ struct DeleteOptions {
     resource_version: Option<String>,
     propagation: Option<String>,
     dry_run: bool,
+    grace_period_seconds: Option<i64>,
 }
 
 fn parse_options(ctx: &Ctx, body: &Bytes) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions {
         propagation: ctx.query.propagation_policy.clone(),
         dry_run: ctx.query.dry_run,
+        grace_period_seconds: ctx.query.grace_period_seconds,
         ..Default::default()
     };
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -47,6 +51,9 @@ fn parse_options(ctx: &Ctx, body: &Bytes) -> Result<DeleteOptions, ApiError> {
     }
     if doc.get("orphanDependents").and_then(Value::as_bool) == Some(true) && opts.propagation.is_none() {
         opts.propagation = Some("Orphan".into());
+    }
+    if let Some(g) = doc.get("gracePeriodSeconds").and_then(Value::as_i64) {
+        opts.grace_period_seconds = Some(g);
     }
     if let Some(d) = doc.get("dryRun").and_then(Value::as_array) {
         opts.dry_run |= d.iter().any(|v| v == "All");
@@ -74,7 +81,7 @@ async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Value
         let current = ctx.decode(&kv)?;
         check_preconditions(ctx, name, &current, opts)?;
         let mut marked = current.clone();
-        let graceful = mark_for_deletion(ctx, &mut marked, opts);
+        let graceful = mark_for_deletion(ctx, &mut marked, opts) | mark_pod_graceful(ctx, &mut marked, opts);
         if graceful {
             if marked == current || opts.dry_run {
                 return Ok(marked);
@@ -105,6 +112,38 @@ async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Value
         name: name.to_string(),
         detail: "the object is being modified too often to delete it; try again".into(),
     })
+}
+
+/// A pod's graceful deletion (Kubernetes' pod strategy): a pod bound to a
+/// node and not yet ended gets `deletionTimestamp` = now + its grace
+/// period (the request's `gracePeriodSeconds`, else the pod's
+/// `terminationGracePeriodSeconds`, 30 by default) and
+/// `deletionGracePeriodSeconds`, and stays until its kubelet, having
+/// stopped its containers, deletes it with a grace period of 0. A later
+/// delete may only shorten the period; 0 deletes at once. Pods never
+/// scheduled or already ended go at once. Answers whether the pod stays.
+fn mark_pod_graceful(ctx: &Ctx, pod: &mut Value, opts: &DeleteOptions) -> bool {
+    if !(ctx.resource.group.is_empty() && ctx.resource.plural == "pods") {
+        return false;
+    }
+    let bound = pod.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let ended = matches!(pod.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+    let declared = pod.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    let grace = if !bound || ended { 0 } else { opts.grace_period_seconds.unwrap_or(declared).max(0) };
+    let current = pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64);
+    let marked_already = pod.deletion_timestamp().is_some();
+    if grace == 0 {
+        // Finalizers may still hold it (see `mark_for_deletion`).
+        return false;
+    }
+    if marked_already && current.is_some_and(|c| c <= grace) {
+        return true;
+    }
+    let when = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(grace)).unwrap_or_else(|_| jiff::Timestamp::now());
+    let meta = meta_mut(pod);
+    meta.insert("deletionTimestamp".into(), Value::String(when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()));
+    meta.insert("deletionGracePeriodSeconds".into(), Value::from(grace));
+    true
 }
 
 fn check_preconditions(ctx: &Ctx, name: &str, obj: &Value, opts: &DeleteOptions) -> Result<(), ApiError> {

@@ -296,7 +296,12 @@ fn quantity_bytes(q: &str) -> Option<u64> {
 
 /// Unmounts the pod's tmpfs volumes (its directory is removed after).
 pub fn unmount_all(ctx: &Ctx, uid: &str) {
-    let root = ctx.pods_dir.join(uid).join("volumes");
+    unmount_pod_volumes(&ctx.pods_dir.join(uid));
+}
+
+/// Unmounts the tmpfs volumes under one pod's directory.
+pub fn unmount_pod_volumes(pod_dir: &Path) {
+    let root = pod_dir.join("volumes");
     for kind in std::fs::read_dir(&root).into_iter().flatten().filter_map(Result::ok) {
         for v in std::fs::read_dir(kind.path()).into_iter().flatten().filter_map(Result::ok) {
             let _ = crate::rootfs::unmount(&v.path());
