@@ -5,6 +5,8 @@
 //! longer exist are removed once the first list is in.
 
 pub mod atomic_writer;
+pub mod container_config;
+pub mod env;
 pub mod images;
 pub mod node_object;
 pub mod pod_status;

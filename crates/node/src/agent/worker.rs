@@ -7,23 +7,23 @@
 //! restart of the agent it finds the pod's containers (named
 //! `<pod uid>-<container>-<attempt>`) and network again.
 
+use super::container_config;
+use super::env;
 use super::images::{self, NotReady};
 use super::volumes;
 use super::pod_status::{self, Ended, Observed, Seen, State};
 use super::restart;
 use super::Ctx;
 use crate::containers::{Create, Status};
-use crate::spec::{self, ContainerConfig};
+use crate::spec::ContainerConfig;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::ResourceExt;
 use net::Attachment;
-use oci_spec::runtime::{LinuxNamespaceType, Mount, MountBuilder};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -395,7 +395,7 @@ impl Worker {
         let track = self.tracks.entry(c.name.clone()).or_default();
         track.image_id = ready.image_id.clone();
         track.pull_failures = 0;
-        let config = match self.config(&pod, &c, &ready) {
+        let config = match self.config(&pod, &c, &ready).await {
             Ok(config) => config,
             Err(message) => return self.failed_start(pod, c, &id, attempt, "CreateContainerConfigError", message).await,
         };
@@ -426,65 +426,14 @@ impl Worker {
     }
 
     /// The runtime config of the container: the image's and the pod's.
-    fn config(&self, pod: &Pod, c: &Container, ready: &images::Ready) -> Result<ContainerConfig, String> {
-        let image_config = ready.config.config().clone().unwrap_or_default();
-        let entrypoint = image_config.entrypoint().clone().unwrap_or_default();
-        let cmd = image_config.cmd().clone().unwrap_or_default();
-        let args = spec::resolve_args(&entrypoint, &cmd, c.command.as_deref(), c.args.as_deref());
-        if args.is_empty() {
-            return Err(format!("no command specified for container {} and its image has none", c.name));
-        }
-        let pod_env: Vec<String> = c.env.iter().flatten().map(|e| format!("{}={}", e.name, env_value(pod, e, self.sandbox.as_ref(), &self.ctx.node))).collect();
-        let image_env = image_config.env().clone().unwrap_or_default();
-        let env = spec::merge_env(&[&image_env, &[format!("HOSTNAME={}", pod.name_any())], &pod_env]);
-        let security = c.security_context.as_ref();
-        let pod_security = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
-        let (image_uid, image_gid) = numeric_user(image_config.user().as_deref().unwrap_or(""));
-        let uid = security.and_then(|s| s.run_as_user).or(pod_security.and_then(|s| s.run_as_user)).map(|u| u as u32).unwrap_or(image_uid);
-        let gid = security.and_then(|s| s.run_as_group).or(pod_security.and_then(|s| s.run_as_group)).map(|g| g as u32).unwrap_or(image_gid);
-        let cwd = c.working_dir.clone().or_else(|| image_config.working_dir().clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
-        let netns = self.sandbox.as_ref().map(|a| a.netns.clone()).ok_or("the pod has no network yet")?;
-        let mut mounts = self.pod_files(pod)?;
-        mounts.extend(volumes::mounts(c, self.volumes.as_ref().ok_or("the pod's volumes are not ready")?)?);
-        Ok(ContainerConfig {
-            args,
-            env,
-            cwd,
-            uid,
-            gid,
-            additional_gids: Vec::new(),
-            hostname: Some(pod.name_any()),
-            join: vec![(LinuxNamespaceType::Network, netns)],
-            mounts,
-            readonly_rootfs: security.and_then(|s| s.read_only_root_filesystem).unwrap_or(false),
-            allow_privilege_escalation: security.and_then(|s| s.allow_privilege_escalation).unwrap_or(true),
-            cgroups_path: Some(PathBuf::from(format!("{}/{}", crate::cgroups::pod_path(&self.uid), c.name))),
-        })
-    }
-
-    /// `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` of the pod,
-    /// written once under the pod's directory and bind-mounted.
-    fn pod_files(&self, pod: &Pod) -> Result<Vec<Mount>, String> {
-        let dir = self.ctx.pods_dir.join(&self.uid);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let name = pod.name_any();
-        let ip = self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default();
-        let hosts = format!("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n");
-        let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        let mut mounts = Vec::new();
-        for (file, content, target) in [("hosts", hosts, "/etc/hosts"), ("hostname", format!("{name}\n"), "/etc/hostname"), ("resolv.conf", resolv, "/etc/resolv.conf")] {
-            let path = dir.join(file);
-            std::fs::write(&path, content).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mount = MountBuilder::default()
-                .destination(target)
-                .typ("bind")
-                .source(path)
-                .options(vec!["rbind".to_string(), "rprivate".to_string(), "rw".to_string()])
-                .build()
-                .map_err(|e| e.to_string())?;
-            mounts.push(mount);
-        }
-        Ok(mounts)
+    async fn config(&self, pod: &Pod, c: &Container, ready: &images::Ready) -> Result<ContainerConfig, String> {
+        let sandbox = self.sandbox.as_ref().ok_or("the pod has no network yet")?;
+        let prepared = self.volumes.as_ref().ok_or("the pod's volumes are not ready")?;
+        let sources = env::Sources { client: &self.ctx.client, node: &self.ctx.node, host_ip: &self.ctx.host_ip, pod_ip: Some(sandbox.ip.into()) };
+        let env = env::resolve(&sources, pod, c).await?;
+        let pod_dir = self.ctx.pods_dir.join(&self.uid);
+        let inputs = container_config::Inputs { pod, uid: &self.uid, image: ready, sandbox, volumes: prepared, pod_dir: &pod_dir, env };
+        container_config::build(inputs, c)
     }
 
     /// The pod is being deleted: its containers stop (SIGTERM, then
@@ -573,31 +522,5 @@ fn waiting_seen(c: &Container, reason: &str) -> Seen {
         restart_count: 0,
         state: State::Waiting { reason: reason.into(), message: None },
         last: None,
-    }
-}
-
-/// `uid[:gid]` when numeric; a named user resolves to root until the
-/// image's passwd is read.
-fn numeric_user(user: &str) -> (u32, u32) {
-    let (u, g) = user.split_once(':').unwrap_or((user, ""));
-    let uid = u.parse().unwrap_or(0);
-    (uid, g.parse().unwrap_or(0))
-}
-
-/// An environment variable's value: its `value`, or the pod fields
-/// `valueFrom.fieldRef` names.
-fn env_value(pod: &Pod, e: &k8s_openapi::api::core::v1::EnvVar, sandbox: Option<&Attachment>, node: &str) -> String {
-    if let Some(v) = &e.value {
-        return v.clone();
-    }
-    let field = e.value_from.as_ref().and_then(|f| f.field_ref.as_ref()).map(|f| f.field_path.as_str());
-    match field {
-        Some("metadata.name") => pod.name_any(),
-        Some("metadata.namespace") => pod.namespace().unwrap_or_default(),
-        Some("metadata.uid") => pod.metadata.uid.clone().unwrap_or_default(),
-        Some("spec.nodeName") => node.to_string(),
-        Some("spec.serviceAccountName") => pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_default(),
-        Some("status.podIP") => sandbox.map(|a| a.ip.to_string()).unwrap_or_default(),
-        _ => String::new(),
     }
 }
