@@ -100,6 +100,12 @@ pub fn parse(method: &Method, path: &str, watch_param: bool) -> RequestInfo {
         (Method::DELETE, false) => Verb::DeleteCollection,
         _ => return RequestInfo::NonResource(path.to_string()),
     };
+    // Opening a stream into a pod (a WebSocket starts with a GET) needs
+    // `create`, as Kubernetes authorizes it since 1.30.
+    let verb = match (verb, subresource.as_deref()) {
+        (Verb::Get, Some("exec" | "attach" | "portforward")) if group.is_empty() && resource == "pods" => Verb::Create,
+        (verb, _) => verb,
+    };
     RequestInfo::Resource(ResourceRequest { verb, group, version, resource, namespace, name, subresource })
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     pub custom: crate::custom_resources::CustomResources,
     /// State of the admission plugins (the quota locks).
     pub admission: crate::admission::State,
+    /// The ways to the node agents, for pods' logs, exec and port forwards.
+    pub node_links: RwLock<Vec<Arc<dyn crate::node_link::NodeLink>>>,
 }
 
 /// A Kubernetes API server over a [`store::Store`].
@@ -102,12 +104,18 @@ impl ApiServer {
                 rbac,
                 custom: Default::default(),
                 admission: Default::default(),
+                node_links: RwLock::new(Vec::new()),
             }),
         })
     }
 
     pub fn store(&self) -> &store::Store {
         &self.inner.store
+    }
+
+    /// Lets pods' streaming subresources reach the nodes `link` serves.
+    pub fn add_node_link(&self, link: Arc<dyn crate::node_link::NodeLink>) {
+        self.inner.node_links.write().push(link);
     }
 
     /// Creates what every cluster has from the start (the `default`,
@@ -217,6 +225,9 @@ impl ApiServer {
                 }
                 let registry = self.inner.registry.read().clone();
                 discovery::serve(&registry, legacy, group.as_deref(), version.as_deref(), accept.as_deref())
+            }
+            RequestInfo::Resource(r) if crate::pod_streams::handles(&r) => {
+                crate::pod_streams::serve(self, req, r, query).await
             }
             RequestInfo::Resource(r) => {
                 let query = Query::parse(query)?;

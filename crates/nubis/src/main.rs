@@ -11,6 +11,7 @@ mod data_dir;
 mod image_cli;
 mod in_process;
 mod kubeconfig;
+mod local_node_link;
 mod pki;
 mod sim_nodes;
 mod up;
@@ -80,6 +81,21 @@ enum Command {
         #[arg(long)]
         exit_file: PathBuf,
     },
+    /// Run one command with a terminal in a container and wait for it,
+    /// for the node agent's exec (started by it, not by hand).
+    #[command(hide = true)]
+    ExecWaiter {
+        #[arg(long)]
+        runtime: String,
+        #[arg(long)]
+        runtime_root: PathBuf,
+        #[arg(long)]
+        console_socket: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Stop and remove everything the node agent of a data dir made on
     /// this machine: containers, their mounts, the pods' network
     /// namespaces, the bridge and nftables table, cgroups. The store and
@@ -132,6 +148,9 @@ fn main() -> Result<()> {
         }
         Command::Shim { id, bundle, runtime, runtime_root, log, exit_file } => {
             std::process::exit(node::shim::run(&node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file }))
+        }
+        Command::ExecWaiter { runtime, runtime_root, console_socket, id, command } => {
+            std::process::exit(node::exec_waiter::run(&node::exec_waiter::Args { runtime, runtime_root, console_socket, id, command }))
         }
         Command::Controllers { kubeconfig, log, flags, volume_dir } => up::run_controllers(kubeconfig, &log, &flags, volume_dir),
         Command::SimNodes { kubeconfig, count, prefix, node_lease_duration_seconds, size } => {

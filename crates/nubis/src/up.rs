@@ -182,6 +182,10 @@ async fn serve(args: UpArgs) -> Result<()> {
             registries: args.registries.registries()?,
             shim: vec![std::env::current_exe().context("locating the nubis binary for container shims")?.into_os_string(), "shim".into()],
         };
+        server.add_node_link(std::sync::Arc::new(crate::local_node_link::LocalNodeLink {
+            node: name.clone(),
+            streams: node::streams::Streams::new(&dir.root, &args.runtime, vec![std::env::current_exe().context("locating the nubis binary for exec")?.into_os_string(), "exec-waiter".into()]),
+        }));
         let client = crate::in_process::client(server.clone(), crate::in_process::node(&name));
         Some(tokio::spawn(async move {
             if let Err(error) = node::agent::run(client, options).await {

@@ -87,7 +87,7 @@ pub fn busybox_rootfs(dir: &Path, marker: &str) -> PathBuf {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
     std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("copies /bin/busybox (Debian package busybox-static)");
-    for applet in ["sh", "echo", "cat", "sleep", "httpd", "ls"] {
+    for applet in ["sh", "echo", "cat", "sleep", "httpd", "ls", "tar", "stty"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("symlink");
     }
     std::fs::write(root.join("etc/marker"), marker).expect("writes");

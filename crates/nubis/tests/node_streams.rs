@@ -1,0 +1,129 @@
+//! Pods' streams on the node agent, driven by real clients: `kubectl logs`
+//! (tail, timestamps, limit, follow, previous), `kubectl exec` (exit codes,
+//! stdin, a terminal with its size), `kubectl cp` both ways, and port
+//! forwarding through the Python client's WebSocket. Needs root, runc,
+//! nft, docker-registry, skopeo and busybox-static, as node_agent.rs.
+
+#[path = "../../image/tests/support/mod.rs"]
+mod registry;
+#[path = "support/node_cluster.rs"]
+mod node_cluster;
+
+use node_cluster::{Cluster, in_netns};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn python() -> String {
+    std::env::var("NUBIS_TEST_PYTHON").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string())
+}
+
+fn script(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(name).display().to_string()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn node_streams_logs_exec_cp_and_port_forward_needs_root() {
+    let c = Cluster::start();
+    let image = format!("{}/tools/busybox:v1", c.registry);
+    c.ok(&["run", "talk", &format!("--image={image}"), "--restart=Never", "--", "/bin/sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"]);
+    c.ok(&["run", "web", &format!("--image={image}"), "--restart=Never", "--", "/bin/httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/etc"]);
+    for pod in ["talk", "web"] {
+        c.until(&format!("{pod} to run"), Duration::from_secs(60), || c.json(&["get", "pod", pod])["status"]["phase"] == "Running");
+    }
+    c.until("talk to have written lines", Duration::from_secs(20), || c.ok(&["logs", "talk"]).lines().count() >= 5);
+
+    // Logs: the whole log, its tail, with times, cut at a byte limit.
+    let all = c.ok(&["logs", "talk"]);
+    assert!(all.starts_with("line 0\nline 1\n"), "{all}");
+    let tail = c.ok(&["logs", "talk", "--tail=2"]);
+    assert_eq!(tail.lines().count(), 2, "{tail}");
+    assert!(tail.lines().all(|l| l.starts_with("line ")), "{tail}");
+    let stamped = c.ok(&["logs", "talk", "--tail=1", "--timestamps"]);
+    let (time, text) = stamped.trim_end().split_once(' ').expect("a time and a line");
+    assert!(time.parse::<jiff::Timestamp>().is_ok() && text.starts_with("line "), "{stamped}");
+    assert_eq!(c.ok(&["logs", "talk", "--limit-bytes=5"]), "line ");
+    let previous = c.kubectl(&["logs", "talk", "--previous"]);
+    assert!(!previous.status.success() && stderr(&previous).contains("previous terminated container \"talk\" in pod \"talk\" not found"), "{}", stderr(&previous));
+
+    // Following: new lines arrive as they are written.
+    let mut follow = in_netns(&c.netns, "kubectl")
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .args(["logs", "-f", "talk", "--tail=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl runs");
+    let lines = BufReader::new(follow.stdout.take().expect("piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first: u64 = rx.recv_timeout(Duration::from_secs(10)).expect("a first line").trim_start_matches("line ").parse().expect("a number");
+    let followed: Vec<String> = (0..3).map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("a followed line")).collect();
+    let later: u64 = followed[2].trim_start_matches("line ").parse().expect("a number");
+    assert_eq!(later, first + 3, "followed lines come in order");
+    let _ = follow.kill();
+    let _ = follow.wait();
+
+    // Exec: output, exit codes, stdin.
+    assert_eq!(c.ok(&["exec", "web", "--", "cat", "/etc/marker"]), "served by a real container");
+    let failed = c.kubectl(&["exec", "web", "--", "sh", "-c", "echo oops >&2; exit 3"]);
+    assert_eq!(failed.status.code(), Some(3), "kubectl exits with the command's code: {}", stderr(&failed));
+    assert!(stderr(&failed).contains("oops"), "{}", stderr(&failed));
+    let mut cat = in_netns(&c.netns, "kubectl")
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .args(["exec", "-i", "web", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    std::io::Write::write_all(&mut cat.stdin.take().expect("piped"), b"through stdin\n").expect("writes");
+    let out = cat.wait_with_output().expect("kubectl ends");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n", "{}", stderr(&out));
+    let missing = c.kubectl(&["exec", "web", "-c", "nope", "--", "true"]);
+    assert!(!missing.status.success() && stderr(&missing).contains("container nope is not valid for pod web"), "{}", stderr(&missing));
+
+    // A terminal: the shell sees its size and answers typed commands.
+    let out = in_netns(&c.netns, &python())
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .arg(script("tty_exec.py"))
+        .arg("stty size; echo $((6*7))x; exit 5\\n")
+        .args(["--", "kubectl", "exec", "-it", "web", "--", "sh"])
+        .output()
+        .expect("python runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("37 91") && shown.contains("42x"), "the terminal showed: {shown}\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "{shown}");
+
+    // kubectl cp, both ways (tar through exec).
+    let local = c.dir.path().join("to-pod.txt");
+    std::fs::write(&local, "copied into the pod\n").expect("writes");
+    c.ok(&["cp", &local.display().to_string(), "web:/tmp/copied.txt"]);
+    assert_eq!(c.ok(&["exec", "web", "--", "cat", "/tmp/copied.txt"]), "copied into the pod\n");
+    let back = c.dir.path().join("from-pod.txt");
+    c.ok(&["cp", "web:/etc/marker", &back.display().to_string()]);
+    assert_eq!(std::fs::read_to_string(&back).expect("copied back"), "served by a real container");
+
+    // Port forwarding reaches a port bound to the pod's own loopback.
+    let out = in_netns(&c.netns, &python()).env("KUBECONFIG", c.data().join("kubeconfig")).arg(script("port_forward.py")).arg("web").output().expect("python runs");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("PORT-FORWARD-OK"), "{printed}\n{}", stderr(&out));
+
+    // A container that ended: its log stays readable, exec is refused.
+    c.ok(&["run", "once", &format!("--image={image}"), "--restart=Never", "--", "/bin/sh", "-c", "echo done and gone"]);
+    c.until("once to finish", Duration::from_secs(60), || c.json(&["get", "pod", "once"])["status"]["phase"] == "Succeeded");
+    assert_eq!(c.ok(&["logs", "once"]), "done and gone\n");
+    let refused = c.kubectl(&["exec", "once", "--", "true"]);
+    assert!(!refused.status.success() && stderr(&refused).contains("cannot exec into a container in a completed pod; current phase is Succeeded"), "{}", stderr(&refused));
+}
