@@ -6,6 +6,8 @@
 mod exec;
 mod logs;
 mod port_forward;
+mod spdy;
+mod spdy_port_forward;
 mod websocket;
 
 use crate::body::Body;

@@ -115,7 +115,29 @@ fn node_streams_logs_exec_cp_and_port_forward_needs_root() {
     c.ok(&["cp", "web:/etc/marker", &back.display().to_string()]);
     assert_eq!(std::fs::read_to_string(&back).expect("copied back"), "served by a real container");
 
-    // Port forwarding reaches a port bound to the pod's own loopback.
+    // kubectl port-forward (SPDY in a WebSocket) reaches a port bound to
+    // the pod's own loopback, for several connections in turn.
+    let mut forward = in_netns(&c.netns, "kubectl")
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .args(["port-forward", "pod/web", "18080:8080"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    let mut said = BufReader::new(forward.stdout.take().expect("piped"));
+    let mut announced = String::new();
+    said.read_line(&mut announced).expect("kubectl says it forwards");
+    assert!(announced.contains("Forwarding from 127.0.0.1:18080 -> 8080"), "{announced}");
+    // kubectl reports each connection on stdout: keep reading it.
+    std::thread::spawn(move || std::io::copy(&mut said, &mut std::io::sink()));
+    let answers: Vec<String> = (0..3).map(|_| c.http_get("127.0.0.1:18080".parse().expect("an address"), "/marker").unwrap_or_else(|e| e.to_string())).collect();
+    let _ = forward.kill();
+    let out = forward.wait_with_output().expect("kubectl ends");
+    for answer in answers {
+        assert!(answer.starts_with("HTTP/1.") && answer.ends_with("served by a real container"), "{answer}\nkubectl: {}", stderr(&out));
+    }
+
+    // The Python client's WebSocket port forwarding (the channel protocol).
     let out = in_netns(&c.netns, &python()).env("KUBECONFIG", c.data().join("kubeconfig")).arg(script("port_forward.py")).arg("web").output().expect("python runs");
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("PORT-FORWARD-OK"), "{printed}\n{}", stderr(&out));

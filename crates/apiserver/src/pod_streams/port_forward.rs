@@ -1,10 +1,12 @@
-//! `pods/{name}/portforward` over WebSocket (`v4.channel.k8s.io` and the
-//! unversioned channel protocol, as the kubelet serves it): for the i-th
-//! port asked for, channel 2i carries its data and 2i+1 its errors, and
-//! each channel opens with the port number (two bytes, little endian).
-//! Each port is one connection to the pod's own loopback.
+//! `pods/{name}/portforward`: kubectl's SPDY protocol
+//! (`spdy_port_forward`), tunnelled in a WebSocket or after a SPDY
+//! upgrade, and the WebSocket channel protocol other clients use
+//! (`v4.channel.k8s.io` and the unversioned one, as the kubelet serves
+//! it): for the i-th port asked for, channel 2i carries its data and 2i+1
+//! its errors, and each channel opens with the port number (two bytes,
+//! little endian). Each port is one connection to the pod's own loopback.
 
-use super::websocket;
+use super::{spdy_port_forward, websocket};
 use super::{Pod, link};
 use crate::body::Body;
 use crate::error::ApiError;
@@ -20,23 +22,64 @@ use tokio_tungstenite::tungstenite::Message;
 /// The most ports one request may forward.
 const MAX_PORTS: usize = 64;
 
+/// kubectl's protocol: SPDY, tunnelled in the WebSocket (since 1.31).
+const SPDY_TUNNEL: &str = "SPDY/3.1+portforward.k8s.io";
+/// kubectl's protocol before: SPDY after an HTTP upgrade.
+const SPDY_STREAM_PROTOCOL: &str = "portforward.k8s.io";
+
 pub(super) async fn serve<B>(server: &ApiServer, mut req: Request<B>, pod: &Pod, params: &[(String, String)]) -> Result<Response<Body>, ApiError> {
-    let ports = ports(params)?;
     if pod.node().is_empty() {
         return Err(ApiError::BadRequest(format!("pod {} does not have a host assigned", pod.name)));
     }
     if pod.phase() != "Running" {
         return Err(ApiError::BadRequest(format!("unable to forward port because pod is not running. Current status={}", pod.phase())));
     }
-    let accepted = websocket::accept(&mut req, &["v4.channel.k8s.io", ""])?;
     let link = link(server, pod.node())?;
     let (node, uid) = (pod.node().to_string(), pod.uid().to_string());
-    tokio::spawn(async move {
-        if let Some(socket) = websocket::open(accepted.upgrade).await {
-            session(socket, link, node, uid, ports).await;
+    if websocket::is_upgrade(req.headers()) {
+        let accepted = websocket::accept(&mut req, &[SPDY_TUNNEL, "v4.channel.k8s.io", ""])?;
+        if accepted.protocol == SPDY_TUNNEL {
+            tokio::spawn(async move {
+                if let Some(socket) = websocket::open(accepted.upgrade).await {
+                    spdy_port_forward::session(websocket::tunnel(socket), link, node, uid).await;
+                }
+            });
+        } else {
+            // The channel protocol names its ports in the request.
+            let ports = ports(params)?;
+            tokio::spawn(async move {
+                if let Some(socket) = websocket::open(accepted.upgrade).await {
+                    session(socket, link, node, uid, ports).await;
+                }
+            });
         }
-    });
-    Ok(accepted.response)
+        return Ok(accepted.response);
+    }
+    if is_spdy_upgrade(req.headers()) {
+        let offered = req.headers().get_all("x-stream-protocol-version").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|p| p.trim() == SPDY_STREAM_PROTOCOL);
+        if !offered {
+            return Err(ApiError::Forbidden(format!("unable to upgrade: unable to negotiate protocol: the client must offer {SPDY_STREAM_PROTOCOL}")));
+        }
+        let upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            match upgrade.await {
+                Ok(upgraded) => spdy_port_forward::session(hyper_util::rt::TokioIo::new(upgraded), link, node, uid).await,
+                Err(error) => tracing::debug!(%error, "a SPDY upgrade did not complete"),
+            }
+        });
+        let mut response = Response::new(crate::body::empty());
+        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
+        headers.insert(http::header::UPGRADE, http::HeaderValue::from_static("SPDY/3.1"));
+        headers.insert("x-stream-protocol-version", http::HeaderValue::from_static(SPDY_STREAM_PROTOCOL));
+        return Ok(response);
+    }
+    Err(ApiError::BadRequest("Upgrade request required: port forwarding needs a WebSocket or SPDY/3.1 upgrade".into()))
+}
+
+fn is_spdy_upgrade(headers: &http::HeaderMap) -> bool {
+    headers.get_all(http::header::UPGRADE).iter().filter_map(|v| v.to_str().ok()).any(|v| v.trim().eq_ignore_ascii_case("SPDY/3.1"))
 }
 
 /// The ports of the `ports` parameters (each may list several, comma

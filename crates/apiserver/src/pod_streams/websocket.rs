@@ -135,3 +135,38 @@ pub(super) async fn close(mut sink: Sink) {
     let _ = sink.send(Message::Close(Some(frame))).await;
     let _ = sink.close().await;
 }
+
+/// The WebSocket as a byte stream, for a protocol tunnelled in it: each
+/// binary message carries the next bytes, each write is one message.
+pub(super) fn tunnel(socket: Socket) -> tokio::io::DuplexStream {
+    use futures::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (mut sink, mut source) = socket.split();
+    let (mut read, mut write) = tokio::io::split(ours);
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = source.next().await {
+            match message {
+                Message::Binary(bytes) if write.write_all(&bytes).await.is_err() => break,
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        let _ = write.shutdown().await;
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if !send(&mut sink, Message::Binary(buf[..n].to_vec().into())).await {
+                        return;
+                    }
+                }
+            }
+        }
+        close(sink).await;
+    });
+    theirs
+}
