@@ -26,7 +26,7 @@ impl Server {
         let port = free_port()?;
         let process = Process::spawn(
             Command::new(nubis)
-                .args(["up", "--log", "warn", "--data-dir"])
+                .args(["up", "--no-node-agent", "--log", "warn", "--data-dir"])
                 .arg(&data_dir)
                 .args(["--listen", &format!("127.0.0.1:{port}")])
                 .args(extra)

@@ -33,11 +33,15 @@ pub struct UpArgs {
     pub simulated_node_size: crate::sim_nodes::NodeSize,
     #[command(flatten)]
     pub controller_flags: crate::controller_flags::ControllerFlags,
-    /// Run the node agent for this machine (needs root, runc and nft):
-    /// pods bound to it run as real containers. Being built: off unless
-    /// asked for.
-    #[arg(long)]
+    /// Require the node agent for this machine (root, runc and nft):
+    /// without this flag it runs when it can and `nubis up` says why
+    /// when it cannot.
+    #[arg(long, conflicts_with = "no_node_agent")]
     pub node_agent: bool,
+    /// Run no node agent: this machine runs no pods (simulated nodes or
+    /// other nodes may).
+    #[arg(long)]
+    pub no_node_agent: bool,
     /// The node's name (default: the host name).
     #[arg(long)]
     pub node_name: Option<String>,
@@ -49,6 +53,48 @@ pub struct UpArgs {
     pub pod_cidr: net::Cidr,
     #[command(flatten)]
     pub registries: crate::image_cli::RegistryFlags,
+}
+
+/// Whether to run the node agent: asked for and able to, or able to when
+/// not told either way (saying what stands in the way otherwise).
+fn node_agent_wanted(args: &UpArgs) -> anyhow::Result<bool> {
+    if args.no_node_agent {
+        return Ok(false);
+    }
+    let blockers = node_agent_blockers(&args.runtime);
+    if blockers.is_empty() {
+        return Ok(true);
+    }
+    let why = blockers.join("; ");
+    if args.node_agent {
+        anyhow::bail!("the node agent cannot run: {why}");
+    }
+    eprintln!("nubis up: running without the node agent, so this machine runs no pods: {why} (--no-node-agent says this is meant)");
+    Ok(false)
+}
+
+/// What keeps the node agent from running here, in words that say what
+/// to do.
+fn node_agent_blockers(runtime: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if !rustix::process::geteuid().is_root() {
+        out.push("it needs root (it mounts, makes network namespaces and runs containers)".to_string());
+    }
+    if !on_path(runtime) {
+        out.push(if runtime == "runc" { "runc is not installed (Debian: apt install runc)".to_string() } else { format!("the OCI runtime {runtime} is not on PATH") });
+    }
+    if !on_path("nft") {
+        out.push("nft is not installed (Debian: apt install nftables)".to_string());
+    }
+    out
+}
+
+/// Whether `program` is a path to a file or a file in a PATH directory.
+fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// The names the serving certificate covers.
@@ -169,7 +215,7 @@ async fn serve(args: UpArgs) -> Result<()> {
         };
         tokio::spawn(crate::sim_nodes::run_in_process(client, options))
     });
-    let node_agent = if args.node_agent {
+    let node_agent = if node_agent_wanted(&args)? {
         let name = match &args.node_name {
             Some(n) => n.clone(),
             None => hostname::get().ok().and_then(|h| h.into_string().ok()).map(|h| h.to_lowercase()).unwrap_or_else(|| "localhost".into()),

@@ -73,7 +73,7 @@ impl Nubis {
     pub fn spawn_env(&mut self, env: &[(&str, &str)]) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nubis"))
             .envs(env.iter().copied())
-            .args(["up", "--data-dir"])
+            .args(["up", "--no-node-agent", "--data-dir"])
             .arg(self.data_dir())
             .args([
                 "--listen",
