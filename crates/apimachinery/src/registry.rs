@@ -35,6 +35,9 @@ pub struct Resource {
     /// Review resources (TokenReview, SubjectAccessReview ...): only
     /// `create`, answered without storing anything.
     pub create_only: bool,
+    /// Resources read from outside the store (the resource metrics of
+    /// `metrics.k8s.io`): only `get` and `list`.
+    pub read_only: bool,
 }
 
 /// The verbs of an ordinary resource.
@@ -73,6 +76,8 @@ impl Resource {
     pub fn verbs(&self) -> &'static [&'static str] {
         if self.create_only {
             &["create"]
+        } else if self.read_only {
+            &["get", "list"]
         } else {
             ALL_VERBS
         }
@@ -117,6 +122,7 @@ struct Builtin {
     scale: bool,
     generation: bool,
     create_only: bool,
+    read_only: bool,
 }
 
 const ALL: &[&str] = &["all"];
@@ -133,7 +139,7 @@ const fn b(
     namespaced: bool,
     (status, scale, generation): (bool, bool, bool),
 ) -> Builtin {
-    Builtin { group, version, kind, plural, short_names, categories, namespaced, status, scale, generation, create_only: false }
+    Builtin { group, version, kind, plural, short_names, categories, namespaced, status, scale, generation, create_only: false, read_only: false }
 }
 
 /// A review resource: create-only, cluster- or namespace-scoped.
@@ -150,6 +156,26 @@ const fn review(group: &'static str, kind: &'static str, plural: &'static str, n
         scale: false,
         generation: false,
         create_only: true,
+        read_only: false,
+    }
+}
+
+/// A resource metrics kind of `metrics.k8s.io/v1beta1` (served by the API
+/// server from its nodes, where Kubernetes aggregates metrics-server).
+const fn metrics(kind: &'static str, plural: &'static str, namespaced: bool) -> Builtin {
+    Builtin {
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        kind,
+        plural,
+        short_names: &[],
+        categories: &[],
+        namespaced,
+        status: false,
+        scale: false,
+        generation: false,
+        create_only: false,
+        read_only: true,
     }
 }
 
@@ -200,6 +226,8 @@ const BUILTINS: &[Builtin] = &[
     review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
     review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
     review("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
+    metrics("NodeMetrics", "nodes", false),
+    metrics("PodMetrics", "pods", true),
 ];
 
 impl From<&Builtin> for Resource {
@@ -216,6 +244,7 @@ impl From<&Builtin> for Resource {
             subresources: Subresources { status: b.status, scale: b.scale },
             has_generation: b.generation,
             create_only: b.create_only,
+            read_only: b.read_only,
         }
     }
 }
@@ -236,6 +265,7 @@ const GROUP_ORDER: &[&str] = &[
     "apiextensions.k8s.io",
     "coordination.k8s.io",
     "discovery.k8s.io",
+    "metrics.k8s.io",
 ];
 
 /// All served resources, looked up by group, version and plural.

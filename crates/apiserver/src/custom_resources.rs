@@ -66,6 +66,7 @@ impl CustomVersion {
                         },
                         has_generation: true,
                         create_only: false,
+                        read_only: false,
                     },
                     storage_version: storage_version.clone(),
                     schema: crd::structural_schema(crd, version),

@@ -23,6 +23,7 @@ mod health;
 mod impersonation;
 mod managed_fields;
 mod metrics;
+mod metrics_api;
 pub mod node_link;
 mod openapi_routes;
 mod pod_streams;

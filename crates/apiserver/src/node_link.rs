@@ -62,6 +62,23 @@ pub struct ExecProcess {
     pub exit: BoxFuture<io::Result<i32>>,
 }
 
+/// CPU (nanocores) and memory working set (bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu_nanocores: u64,
+    pub memory_bytes: u64,
+}
+
+/// A node's resource usage over its last window (`metrics.k8s.io`).
+#[derive(Debug, Clone)]
+pub struct NodeMetrics {
+    pub timestamp: jiff::Timestamp,
+    pub window: std::time::Duration,
+    pub node: Usage,
+    /// By pod uid: each container's usage.
+    pub pods: std::collections::HashMap<String, Vec<(String, Usage)>>,
+}
+
 /// Why a node could not do what was asked; the message reaches the client.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -82,4 +99,6 @@ pub trait NodeLink: Send + Sync {
     /// A connection to `port` of the pod with `uid` on `node`, from inside
     /// the pod's network namespace.
     fn port_forward(&self, node: &str, uid: &str, port: u16) -> BoxFuture<Result<Pin<Box<dyn Duplex>>, LinkError>>;
+    /// The node's usage over its last window, once it has one.
+    fn metrics(&self, node: &str) -> Option<NodeMetrics>;
 }

@@ -15,6 +15,8 @@ fn specs(server: &ApiServer) -> Vec<openapi::ResourceSpec> {
         .read()
         .all()
         .iter()
+        // Metrics have no schema here (metrics-server publishes theirs).
+        .filter(|r| !r.read_only)
         .map(|r| match server.inner.custom.get(&r.group, &r.version, &r.plural) {
             Some(custom) => custom.openapi_spec(),
             None => openapi::ResourceSpec::new(&r.group, &r.version, &r.kind, &r.plural, r.namespaced)

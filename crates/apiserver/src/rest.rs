@@ -128,6 +128,9 @@ async fn serve_resource(ctx: Ctx, body: Bytes) -> Result<Response<Body>, ApiErro
             _ => Err(ApiError::MethodNotAllowed),
         };
     }
+    if ctx.resource.read_only {
+        return Err(ApiError::MethodNotAllowed);
+    }
     crate::managed_fields::validate_options(&ctx)?;
     let subs = ctx.resource.subresources;
     match (ctx.req.verb, ctx.req.subresource.as_deref()) {

@@ -226,6 +226,12 @@ impl ApiServer {
                 let registry = self.inner.registry.read().clone();
                 discovery::serve(&registry, legacy, group.as_deref(), version.as_deref(), accept.as_deref())
             }
+            RequestInfo::Resource(r) if r.group == "metrics.k8s.io" => {
+                if req.method() != http::Method::GET {
+                    return Err(ApiError::MethodNotAllowed);
+                }
+                crate::metrics_api::serve(self, &r, query)
+            }
             RequestInfo::Resource(r) if crate::pod_streams::handles(&r) => {
                 crate::pod_streams::serve(self, req, r, query).await
             }

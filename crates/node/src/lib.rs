@@ -25,4 +25,5 @@ pub mod rootfs;
 pub mod runtime;
 pub mod shim;
 pub mod spec;
+pub mod stats;
 pub mod streams;

@@ -2,13 +2,16 @@
 //! exec and port forwards on the local node are served from the node's
 //! files and runtime directly, where Kubernetes would dial the kubelet.
 
-use apiserver::node_link::{BoxFuture, ByteStream, ContainerTarget, Duplex, ExecOptions, ExecProcess, LinkError, LogOptions, NodeLink};
+use apiserver::node_link::{BoxFuture, ByteStream, ContainerTarget, Duplex, ExecOptions, ExecProcess, LinkError, LogOptions, NodeLink, NodeMetrics, Usage};
+use node::stats::Sampler;
 use node::streams::{Streams, Target};
 use std::pin::Pin;
+use std::sync::Arc;
 
 pub struct LocalNodeLink {
     pub node: String,
     pub streams: Streams,
+    pub stats: Arc<Sampler>,
 }
 
 fn target(t: ContainerTarget) -> Target {
@@ -43,5 +46,15 @@ impl NodeLink for LocalNodeLink {
         Box::pin(async move {
             streams.connect(&uid, port).await.map(|c| Box::pin(c) as Pin<Box<dyn Duplex>>).map_err(|e| LinkError::Failed(e.to_string()))
         })
+    }
+
+    fn metrics(&self, node: &str) -> Option<NodeMetrics> {
+        if node != self.node {
+            return None;
+        }
+        let s = self.stats.snapshot()?;
+        let usage = |u: node::stats::Usage| Usage { cpu_nanocores: u.cpu_nanocores, memory_bytes: u.memory_bytes };
+        let pods = s.pods.into_iter().map(|(uid, containers)| (uid, containers.into_iter().map(|(name, u)| (name, usage(u))).collect())).collect();
+        Some(NodeMetrics { timestamp: s.timestamp, window: s.window, node: usage(s.node), pods })
     }
 }

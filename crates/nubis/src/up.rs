@@ -228,7 +228,11 @@ async fn serve(args: UpArgs) -> Result<()> {
             registries: args.registries.registries()?,
             shim: vec![std::env::current_exe().context("locating the nubis binary for container shims")?.into_os_string(), "shim".into()],
         };
+        // The kubelet's resource metrics: a window every 10 s.
+        let stats = node::stats::Sampler::new();
+        stats.spawn(std::time::Duration::from_secs(10));
         server.add_node_link(std::sync::Arc::new(crate::local_node_link::LocalNodeLink {
+            stats,
             node: name.clone(),
             streams: node::streams::Streams::new(&dir.root, &args.runtime, vec![std::env::current_exe().context("locating the nubis binary for exec")?.into_os_string(), "exec-waiter".into()]),
         }));

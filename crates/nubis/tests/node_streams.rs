@@ -142,6 +142,26 @@ fn node_streams_logs_exec_cp_and_port_forward_needs_root() {
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("PORT-FORWARD-OK"), "{printed}\n{}", stderr(&out));
 
+    // Resource metrics (metrics.k8s.io): kubectl top sees a busy pod
+    // use about a core, and the node's usage.
+    c.ok(&["run", "burn", &format!("--image={image}"), "--restart=Never", "--", "/bin/sh", "-c", "while true; do :; done"]);
+    c.until("burn to run", Duration::from_secs(60), || c.json(&["get", "pod", "burn"])["status"]["phase"] == "Running");
+    let mut top = String::new();
+    c.until("metrics for burn", Duration::from_secs(45), || {
+        let out = c.kubectl(&["top", "pod", "burn", "--no-headers"]);
+        top = String::from_utf8_lossy(&out.stdout).into_owned();
+        out.status.success() && top.contains("burn")
+    });
+    let millicores: u64 = top.split_whitespace().nth(1).and_then(|c| c.strip_suffix('m')).and_then(|c| c.parse().ok()).expect("CPU in millicores");
+    assert!(millicores >= 300, "a busy loop uses most of a core: {top}");
+    let raw: serde_json::Value = serde_json::from_str(&c.ok(&["get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/burn"])).expect("JSON");
+    assert_eq!(raw["kind"], "PodMetrics");
+    assert_eq!(raw["containers"][0]["name"], "burn");
+    assert!(raw["containers"][0]["usage"]["memory"].as_str().is_some_and(|m| m.ends_with("Ki")), "{raw}");
+    let nodes = c.ok(&["top", "node", "--no-headers"]);
+    assert!(nodes.starts_with("box "), "{nodes}");
+    c.ok(&["delete", "pod", "burn", "--grace-period=0", "--force"]);
+
     // A container that ended: its log stays readable, exec is refused.
     c.ok(&["run", "once", &format!("--image={image}"), "--restart=Never", "--", "/bin/sh", "-c", "echo done and gone"]);
     c.until("once to finish", Duration::from_secs(60), || c.json(&["get", "pod", "once"])["status"]["phase"] == "Succeeded");

@@ -37,7 +37,9 @@ pub async fn delete_all(client: &Client, namespace: &str) -> Report {
     };
     for group in discovery.groups() {
         for (ar, caps) in group.recommended_resources() {
-            if caps.scope != Scope::Namespaced || !caps.supports_operation(verbs::LIST) {
+            // As Kubernetes' namespace controller: only what can be
+            // deleted (resource metrics, say, cannot and go by themselves).
+            if caps.scope != Scope::Namespaced || !caps.supports_operation(verbs::LIST) || !caps.supports_operation(verbs::DELETE) {
                 continue;
             }
             let name = qualified(&ar.group, &ar.plural);

@@ -17,7 +17,7 @@ fn charged_resources(server: &ApiServer, hard: &[String]) -> Vec<(String, String
     let counted: Vec<&str> = hard.iter().filter_map(|n| n.strip_prefix("count/")).collect();
     let mut out: Vec<(String, String, String)> = Vec::new();
     for r in server.inner.registry.read().all() {
-        if !r.namespaced || r.create_only {
+        if !r.namespaced || r.create_only || r.read_only {
             continue;
         }
         let qualified = if r.group.is_empty() { r.plural.clone() } else { format!("{}.{}", r.plural, r.group) };
