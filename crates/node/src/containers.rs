@@ -194,8 +194,9 @@ impl Containers {
         Ok(match state {
             Some(s) if s.status == "created" => Status::Created { pid: s.pid },
             Some(s) if s.status == "running" || s.status == "paused" => Status::Running { pid: s.pid },
-            // Stopped: its shim is writing the record, unless it is gone.
-            Some(_) => match shim::read_exit(&dir.join("exit.json")) {
+            // Stopped: its shim is writing the record (after the end of
+            // the output, up to `RECORD_WAIT`), unless it is gone.
+            Some(_) => match exit_record(&dir).await {
                 Some(exit) => Status::Exited(exit),
                 None => Status::Lost,
             },
@@ -252,6 +253,24 @@ impl Containers {
             .collect();
         ids.sort();
         ids
+    }
+}
+
+/// How long a stopped container's shim may take to write its record: it
+/// waits up to 2 s for the output's end first.
+const RECORD_WAIT: Duration = Duration::from_secs(3);
+
+/// The exit record of a stopped container, waiting for its shim to write it.
+async fn exit_record(dir: &Path) -> Option<Exit> {
+    let deadline = tokio::time::Instant::now() + RECORD_WAIT;
+    loop {
+        if let Some(exit) = shim::read_exit(&dir.join("exit.json")) {
+            return Some(exit);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

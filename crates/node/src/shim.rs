@@ -2,7 +2,9 @@
 //! node agent in a session of its own, it creates and starts the container
 //! through the runtime with pipes for its output, becomes the container's
 //! parent (a child subreaper), writes the output to the CRI log, and when
-//! the container ends writes how (`exit.json`) and exits. The agent may
+//! the container ends writes how (`exit.json`, with whether the kernel's
+//! OOM killer ended any of its processes, read from its cgroup before the
+//! runtime deletes that) and exits. The agent may
 //! come and go meanwhile: it talks to the shim only through these files
 //! and one line on the shim's stdout (`started <pid>` or `failed <why>`).
 
@@ -61,6 +63,10 @@ pub struct Exit {
     pub signal: Option<i32>,
     pub started_at: String,
     pub finished_at: String,
+    /// The OOM killer ended a process of the container (its init, or
+    /// another whose end made it fail).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_killed: bool,
 }
 
 /// Runs the shim to the container's end; the process's exit code.
@@ -126,6 +132,9 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
     let _ = std::io::stdout().flush();
 
     let status = wait_for(pid);
+    // Read now: the cgroup goes with `runc delete`, which may follow as
+    // soon as the exit record is there.
+    let oom_killed = oom_killed(&args.bundle);
     // The output's end: when every process holding the pipes is gone, or
     // soon after the container's init (a leftover child may hold them).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -143,8 +152,16 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
         (None, Some(sig)) => (128 + sig, Some(sig)),
         _ => (255, None),
     };
-    let exit = Exit { pid, exit_code, signal, started_at, finished_at: cri_log::now() };
+    let exit = Exit { pid, exit_code, signal, started_at, finished_at: cri_log::now(), oom_killed };
     write_exit(&args.exit_file, &exit).map_err(|e| format!("writing {}: {e}", args.exit_file.display()))
+}
+
+/// Whether the OOM killer ended a process in the container's cgroup (the
+/// one its spec names).
+fn oom_killed(bundle: &Path) -> bool {
+    let spec: Option<serde_json::Value> = std::fs::read(bundle.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let path = spec.as_ref().and_then(|s| s["linux"]["cgroupsPath"].as_str()).map(str::to_string);
+    path.and_then(|p| crate::cgroups::oom_kills(&p)).is_some_and(|n| n > 0)
 }
 
 /// Reaps children until `pid` has ended; its status.
@@ -193,4 +210,22 @@ fn write_exit(path: &Path, exit: &Exit) -> std::io::Result<()> {
 /// The exit record, once the shim wrote it.
 pub fn read_exit(path: &Path) -> Option<Exit> {
     std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shim_exit_records_say_oom_kills() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("exit.json");
+        let exit = Exit { pid: 7, exit_code: 137, signal: Some(9), started_at: "a".into(), finished_at: "b".into(), oom_killed: true };
+        write_exit(&path, &exit).expect("writes");
+        assert_eq!(read_exit(&path), Some(exit));
+        // Records written before the field existed still read.
+        std::fs::write(&path, r#"{"pid":7,"exitCode":1,"signal":null,"startedAt":"a","finishedAt":"b"}"#).expect("writes");
+        assert_eq!(read_exit(&path).map(|e| (e.exit_code, e.oom_killed)), Some((1, false)));
+        assert!(!oom_killed(dir.path()), "no spec, no cgroup: not OOM killed");
+    }
 }

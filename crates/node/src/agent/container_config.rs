@@ -1,7 +1,13 @@
 //! The runtime config of one container of a pod: the image's config under
 //! the pod spec's (command and args, environment, user, working
-//! directory, security context), joined to the pod's network namespace,
-//! with the pod's `/etc` files and volumes mounted.
+//! directory, security context in `security`, cgroup limits in
+//! `resources`), joined to the pod's network namespace, with the pod's
+//! `/etc` files and volumes mounted; the pod's cgroup gets the pod's
+//! limits before the container is made in it.
+
+mod devices;
+pub mod resources;
+pub mod security;
 
 use super::images;
 use super::volumes;
@@ -37,27 +43,39 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
     }
     let image_env = image_config.env().clone().unwrap_or_default();
     let env = spec::merge_env(&[&image_env, &[format!("HOSTNAME={}", pod.name_any())], &pod_env]);
-    let security = c.security_context.as_ref();
-    let pod_security = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
-    let (image_uid, image_gid) = numeric_user(image_config.user().as_deref().unwrap_or(""));
-    let uid_run = security.and_then(|s| s.run_as_user).or(pod_security.and_then(|s| s.run_as_user)).map(|u| u as u32).unwrap_or(image_uid);
-    let gid = security.and_then(|s| s.run_as_group).or(pod_security.and_then(|s| s.run_as_group)).map(|g| g as u32).unwrap_or(image_gid);
+    let security = security::resolve(pod, c, image_config.user().as_deref().unwrap_or(""))?;
     let cwd = c.working_dir.clone().or_else(|| image_config.working_dir().clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
     let mut mounts = pod_files(pod, sandbox, pod_dir)?;
     mounts.extend(volumes::mounts(c, prepared)?);
+    let unified = crate::cgroups::is_unified();
+    let limits = resources::container(c, unified, crate::cgroups::swap_limit_supported())?;
+    if let Some(spec) = pod.spec.as_ref() {
+        let pod_limits = resources::pod(spec)?;
+        // The containers' own limits hold without it: a warning, not a
+        // failed start.
+        if let Err(error) = crate::cgroups::set_pod(uid, &pod_limits) {
+            tracing::warn!(%error, pod = %pod.name_any(), "setting the pod's cgroup limits");
+        }
+    }
     Ok(ContainerConfig {
         args,
         env,
         cwd,
-        uid: uid_run,
-        gid,
-        additional_gids: Vec::new(),
+        uid: security.uid,
+        gid: security.gid,
+        additional_gids: security.additional_gids,
         hostname: Some(pod.name_any()),
         join: vec![(LinuxNamespaceType::Network, sandbox.netns.clone())],
         mounts,
-        readonly_rootfs: security.and_then(|s| s.read_only_root_filesystem).unwrap_or(false),
-        allow_privilege_escalation: security.and_then(|s| s.allow_privilege_escalation).unwrap_or(true),
+        readonly_rootfs: security.readonly_rootfs,
+        allow_privilege_escalation: security.allow_privilege_escalation,
         cgroups_path: Some(PathBuf::from(format!("{}/{}", crate::cgroups::pod_path(uid), c.name))),
+        capabilities: security.capabilities,
+        privileged: security.privileged,
+        seccomp: security.seccomp,
+        unmasked_proc: security.unmasked_proc,
+        devices: if security.privileged { devices::host_devices(Path::new("/dev")) } else { Vec::new() },
+        resources: limits,
     })
 }
 
@@ -83,12 +101,4 @@ fn pod_files(pod: &Pod, sandbox: &Attachment, dir: &Path) -> Result<Vec<Mount>, 
         mounts.push(mount);
     }
     Ok(mounts)
-}
-
-/// `uid[:gid]` when numeric; a named user resolves to root until the
-/// image's passwd is read.
-fn numeric_user(user: &str) -> (u32, u32) {
-    let (u, g) = user.split_once(':').unwrap_or((user, ""));
-    let uid = u.parse().unwrap_or(0);
-    (uid, g.parse().unwrap_or(0))
 }

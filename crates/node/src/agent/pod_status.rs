@@ -38,12 +38,27 @@ pub struct Ended {
     pub started_at: String,
     pub finished_at: String,
     pub container_id: String,
+    /// The OOM killer ended one of its processes.
+    pub oom_killed: bool,
 }
 
 impl Ended {
-    /// Kubernetes' reason: `Completed` for 0, `Error` otherwise.
+    /// How the container `container_id` (`runc://<id>`) ended, from its
+    /// shim's record.
+    pub fn from_exit(exit: crate::shim::Exit, container_id: String) -> Ended {
+        Ended { exit_code: exit.exit_code, signal: exit.signal, started_at: exit.started_at, finished_at: exit.finished_at, container_id, oom_killed: exit.oom_killed }
+    }
+
+    /// Kubernetes' reason: `Completed` for 0, `OOMKilled` when the OOM
+    /// killer ended the container (or the process whose end failed it),
+    /// `Error` otherwise. A container that outlives the kill of one of its
+    /// processes and exits 0 stays `Completed`.
     pub fn reason(&self) -> &'static str {
-        if self.exit_code == 0 { "Completed" } else { "Error" }
+        match (self.exit_code, self.oom_killed) {
+            (0, _) => "Completed",
+            (_, true) => "OOMKilled",
+            (_, false) => "Error",
+        }
     }
 
     fn json(&self) -> Value {
@@ -110,9 +125,10 @@ pub fn phase(restart_policy: &str, init_done: bool, app: &[Seen]) -> &'static st
     }
 }
 
-/// Guaranteed when every container's requests equal its limits for CPU
-/// and memory; BestEffort when none sets any; Burstable otherwise.
-pub fn qos_class(containers: &[Container]) -> &'static str {
+/// Guaranteed when every container's (init containers' too) requests
+/// equal its limits for CPU and memory; BestEffort when none sets any;
+/// Burstable otherwise.
+pub fn qos_class<'a>(containers: impl IntoIterator<Item = &'a Container>) -> &'static str {
     let mut any = false;
     let mut guaranteed = true;
     for c in containers {
@@ -214,7 +230,7 @@ pub fn status(pod: &Pod, o: &Observed, now: Timestamp) -> Value {
         "hostIP": o.host_ip,
         "hostIPs": [{"ip": o.host_ip}],
         "startTime": o.start_time.to_string(),
-        "qosClass": qos_class(spec.map(|s| s.containers.as_slice()).unwrap_or_default()),
+        "qosClass": qos_class(spec.into_iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))),
         "containerStatuses": o.app.iter().map(|c| container_json(c, matches!(c.state, State::Running { .. }))).collect::<Vec<_>>(),
     });
     if !o.init.is_empty() {
@@ -236,7 +252,7 @@ mod tests {
     }
 
     fn ended(code: i32) -> Ended {
-        Ended { exit_code: code, signal: None, started_at: "2026-01-01T00:00:00Z".into(), finished_at: "2026-01-01T00:00:01Z".into(), container_id: "runc://x".into() }
+        Ended { exit_code: code, signal: None, started_at: "2026-01-01T00:00:00Z".into(), finished_at: "2026-01-01T00:00:01Z".into(), container_id: "runc://x".into(), oom_killed: false }
     }
 
     fn running() -> State {
@@ -268,6 +284,23 @@ mod tests {
         assert_eq!(qos_class(&[c(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}))]), "Guaranteed");
         assert_eq!(qos_class(&[c(json!({"requests": {"cpu": "100m"}}))]), "Burstable");
         assert_eq!(qos_class(&[c(json!({"limits": {"cpu": "1", "memory": "1Gi"}})), c(json!({}))]), "Burstable");
+    }
+
+    #[test]
+    fn pod_status_reports_oom_kills() {
+        let oom = Ended { oom_killed: true, signal: Some(9), ..ended(137) };
+        assert_eq!((oom.reason(), ended(137).reason(), ended(0).reason()), ("OOMKilled", "Error", "Completed"));
+        assert_eq!(Ended { oom_killed: true, ..ended(0) }.reason(), "Completed", "it survived the kill");
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"restartPolicy": "Always", "containers": [{"name": "hog"}]}})).expect("a pod");
+        let app = [seen("hog", State::Terminated(oom.clone()), Some(oom))];
+        let now = Timestamp::from_second(1_800_000_000).expect("a time");
+        let o = Observed { init: &[], app: &app, init_done: true, sandbox_ready: true, pod_ip: None, host_ip: "192.168.1.5".into(), start_time: now };
+        let c = &status(&pod, &o, now)["containerStatuses"][0];
+        for state in ["state", "lastState"] {
+            assert_eq!((c[state]["terminated"]["reason"].as_str(), c[state]["terminated"]["exitCode"].as_i64()), (Some("OOMKilled"), Some(137)), "{state}");
+        }
+        let exit = crate::shim::Exit { pid: 1, exit_code: 137, signal: Some(9), started_at: "a".into(), finished_at: "b".into(), oom_killed: true };
+        assert_eq!(Ended::from_exit(exit, "runc://c".into()).reason(), "OOMKilled");
     }
 
     #[test]

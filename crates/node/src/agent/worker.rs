@@ -251,7 +251,7 @@ impl Worker {
         match status {
             Some(Status::Running { .. }) | Some(Status::Created { .. }) => self.seen(&c, &id, attempt),
             Some(Status::Exited(exit)) => {
-                let ended = Ended { exit_code: exit.exit_code, signal: exit.signal, started_at: exit.started_at, finished_at: exit.finished_at, container_id: format!("runc://{id}") };
+                let ended = Ended::from_exit(exit, format!("runc://{id}"));
                 let restarts = !init || ended.exit_code != 0;
                 if restarts && restart::should_restart(&policy, ended.exit_code) {
                     let (wait, due, first_backoff) = {
@@ -317,13 +317,7 @@ impl Worker {
         let attempt = self.ctx.containers.list().iter().filter_map(|id| id.strip_prefix(&prefix)).filter_map(|a| a.parse::<u32>().ok()).max().unwrap_or(0);
         let last = attempt.checked_sub(1).and_then(|prev| {
             let id = container_id(&self.uid, name, prev);
-            crate::shim::read_exit(&self.ctx.containers.dir(&id).join("exit.json")).map(|e| Ended {
-                exit_code: e.exit_code,
-                signal: e.signal,
-                started_at: e.started_at,
-                finished_at: e.finished_at,
-                container_id: format!("runc://{id}"),
-            })
+            crate::shim::read_exit(&self.ctx.containers.dir(&id).join("exit.json")).map(|e| Ended::from_exit(e, format!("runc://{id}")))
         });
         Track { attempt, last, ..Track::default() }
     }
