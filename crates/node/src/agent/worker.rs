@@ -429,7 +429,7 @@ impl Worker {
     async fn config(&self, pod: &Pod, c: &Container, ready: &images::Ready) -> Result<ContainerConfig, String> {
         let sandbox = self.sandbox.as_ref().ok_or("the pod has no network yet")?;
         let prepared = self.volumes.as_ref().ok_or("the pod's volumes are not ready")?;
-        let sources = env::Sources { client: &self.ctx.client, node: &self.ctx.node, host_ip: &self.ctx.host_ip, pod_ip: Some(sandbox.ip.into()) };
+        let sources = env::Sources { client: &self.ctx.client, node: &self.ctx.node, host_ip: &self.ctx.host_ip, pod_ip: Some(sandbox.ip.into()), allocatable: None };
         let env = env::resolve(&sources, pod, c).await?;
         let pod_dir = self.ctx.pods_dir.join(&self.uid);
         let inputs = container_config::Inputs { pod, uid: &self.uid, image: ready, sandbox, volumes: prepared, pod_dir: &pod_dir, env };
