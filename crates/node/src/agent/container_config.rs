@@ -37,7 +37,10 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
     let image_config = image.config.config().clone().unwrap_or_default();
     let entrypoint = image_config.entrypoint().clone().unwrap_or_default();
     let cmd = image_config.cmd().clone().unwrap_or_default();
-    let args = spec::resolve_args(&entrypoint, &cmd, c.command.as_deref(), c.args.as_deref());
+    // `$(VAR)` in the spec's command and args is the container's
+    // environment (not the image's), as the kubelet expands it.
+    let expand = |list: &Option<Vec<String>>| list.as_ref().map(|l| l.iter().map(|s| super::env::expand(s, &pod_env)).collect::<Vec<_>>());
+    let args = spec::resolve_args(&entrypoint, &cmd, expand(&c.command).as_deref(), expand(&c.args).as_deref());
     if args.is_empty() {
         return Err(format!("no command specified for container {} and its image has none", c.name));
     }

@@ -423,8 +423,12 @@ impl Worker {
     async fn config(&self, pod: &Pod, c: &Container, ready: &images::Ready) -> Result<ContainerConfig, String> {
         let sandbox = self.sandbox.as_ref().ok_or("the pod has no network yet")?;
         let prepared = self.volumes.as_ref().ok_or("the pod's volumes are not ready")?;
-        let sources = env::Sources { client: &self.ctx.client, node: &self.ctx.node, host_ip: &self.ctx.host_ip, pod_ip: Some(sandbox.ip.into()) };
-        let env = env::resolve(&sources, pod, c).await?;
+        let sources = env::Sources { client: &self.ctx.client, node: &self.ctx.node, host_ip: &self.ctx.host_ip, pod_ip: Some(sandbox.ip.into()), allocatable: None };
+        let environment = env::environment(&sources, pod, c).await?;
+        for skipped in &environment.skipped {
+            self.event(pod, None, "Warning", "InvalidEnvironmentVariableNames", skipped.message()).await;
+        }
+        let env = environment.vars;
         let pod_dir = self.ctx.pods_dir.join(&self.uid);
         let inputs = container_config::Inputs { pod, uid: &self.uid, image: ready, sandbox, volumes: prepared, pod_dir: &pod_dir, env };
         container_config::build(inputs, c)
