@@ -166,15 +166,12 @@ impl Drop for Cluster {
             let _ = c.kill();
             let _ = c.wait();
         }
-        // Containers outlive nubis by design: stop what the test left.
-        let root = self.data().join("runtime");
-        let ids = std::fs::read_dir(self.data().join("containers")).into_iter().flatten().filter_map(Result::ok).filter_map(|e| e.file_name().into_string().ok());
-        for id in ids {
-            let _ = Command::new("runc").arg("--root").arg(&root).args(["delete", "--force", &id]).output();
-            let _ = node::rootfs::unmount(&self.data().join("containers").join(&id).join("bundle/rootfs"));
-        }
-        for ns in std::fs::read_dir(self.data().join("netns")).into_iter().flatten().filter_map(Result::ok) {
-            let _ = net::netns::delete(&ns.path());
+        // Containers outlive nubis by design: `nubis reset`, inside the
+        // test's namespace, stops what the test left and removes their
+        // mounts, namespaces and cgroups.
+        let reset = in_netns(&self.netns, env!("CARGO_BIN_EXE_nubis")).args(["reset", "--data-dir"]).arg(self.data()).output();
+        if !reset.as_ref().is_ok_and(|o| o.status.success()) {
+            eprintln!("nubis reset after the test: {reset:?}");
         }
         let _ = net::netns::delete(&self.netns);
     }
