@@ -96,6 +96,8 @@ pub trait NodeLink: Send + Sync {
     fn serves(&self, node: &str) -> bool;
     fn logs(&self, target: ContainerTarget, options: LogOptions) -> BoxFuture<Result<ByteStream, LinkError>>;
     fn exec(&self, target: ContainerTarget, options: ExecOptions) -> BoxFuture<Result<ExecProcess, LinkError>>;
+    /// Attaches to the container's own process (its stdin when `stdin`).
+    fn attach(&self, target: ContainerTarget, stdin: bool) -> BoxFuture<Result<ExecProcess, LinkError>>;
     /// A connection to `port` of the pod with `uid` on `node`, from inside
     /// the pod's network namespace.
     fn port_forward(&self, node: &str, uid: &str, port: u16) -> BoxFuture<Result<Pin<Box<dyn Duplex>>, LinkError>>;

@@ -32,10 +32,8 @@ pub(crate) async fn serve<B>(server: &ApiServer, req: Request<B>, r: ResourceReq
     let pod = Pod::load(server, namespace, name)?;
     match (r.subresource.as_deref(), req.method()) {
         (Some("log"), &http::Method::GET) => logs::serve(server, &pod, &params).await,
-        (Some("exec"), &http::Method::GET | &http::Method::POST) => exec::serve(server, req, &pod, &params).await,
-        (Some("attach"), &http::Method::GET | &http::Method::POST) => Err(ApiError::BadRequest(format!(
-            "attaching to containers is not supported by this server yet; use exec (pod {name:?})"
-        ))),
+        (Some("exec"), &http::Method::GET | &http::Method::POST) => exec::serve(server, req, &pod, &params, exec::Kind::Exec).await,
+        (Some("attach"), &http::Method::GET | &http::Method::POST) => exec::serve(server, req, &pod, &params, exec::Kind::Attach).await,
         (Some("portforward"), &http::Method::GET | &http::Method::POST) => port_forward::serve(server, req, &pod, &params).await,
         _ => Err(ApiError::MethodNotAllowed),
     }

@@ -133,6 +133,8 @@ impl Containers {
             runtime_root: self.runtime.root().to_path_buf(),
             log: c.log.clone(),
             exit_file: dir.join("exit.json"),
+            stdin: c.config.stdin,
+            stdin_once: c.config.stdin_once,
         };
         let io = |path: &Path| {
             let (id, path) = (id.clone(), path.to_path_buf());

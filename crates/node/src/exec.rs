@@ -174,8 +174,8 @@ fn uuid_like() -> String {
     format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Receives the one file descriptor runc sends over the console socket.
-fn receive_fd(stream: &std::os::unix::net::UnixStream) -> io::Result<OwnedFd> {
+/// Receives the one file descriptor runc sends over a console socket.
+pub(crate) fn receive_fd(stream: &std::os::unix::net::UnixStream) -> io::Result<OwnedFd> {
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut ancillary = RecvAncillaryBuffer::new(&mut space);

@@ -14,6 +14,7 @@
 //! going away.
 
 pub mod agent;
+pub mod attach;
 pub mod cgroups;
 pub mod containers;
 pub mod cri_log;

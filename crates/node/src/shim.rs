@@ -8,6 +8,7 @@
 //! come and go meanwhile: it talks to the shim only through these files
 //! and one line on the shim's stdout (`started <pid>` or `failed <why>`).
 
+use crate::attach;
 use crate::cri_log::{self, LineSplitter, Stream};
 use crate::runtime::Runtime;
 use parking_lot::Mutex;
@@ -15,6 +16,8 @@ use rustix::process::WaitOptions;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -31,6 +34,10 @@ pub struct ShimArgs {
     pub log: PathBuf,
     /// Where the shim records the container's end.
     pub exit_file: PathBuf,
+    /// Keep the container's stdin open for attached clients (`stdin`).
+    pub stdin: bool,
+    /// Close it after the first attached client is done (`stdinOnce`).
+    pub stdin_once: bool,
 }
 
 impl ShimArgs {
@@ -47,6 +54,11 @@ impl ShimArgs {
         ] {
             out.push(flag.into());
             out.push(value.to_owned());
+        }
+        for (flag, on) in [("--stdin", self.stdin), ("--stdin-once", self.stdin_once)] {
+            if on {
+                out.push(flag.into());
+            }
         }
         out
     }
@@ -95,15 +107,41 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
     let dir = args.exit_file.parent().map(Path::to_path_buf).unwrap_or_default();
     let pid_file = dir.join("container.pid");
     let runtime_log = dir.join("runtime.log");
-    let (out_r, out_w) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
-    let (err_r, err_w) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
+    let terminal = has_terminal(&args.bundle);
+    let attach = AttachPoint::bind(&dir)?;
+    let console = if terminal {
+        let path = dir.join("console.sock");
+        let _ = std::fs::remove_file(&path);
+        Some((UnixListener::bind(&path).map_err(|e| format!("binding {}: {e}", path.display()))?, path))
+    } else {
+        None
+    };
+    let mut sources: Vec<(Box<dyn Read + Send>, Stream)> = Vec::new();
     let created = {
         let mut create = runtime.command(Some(&runtime_log));
-        create.arg("create").arg("--bundle").arg(&args.bundle).arg("--pid-file").arg(&pid_file).arg(&args.id);
-        create.stdin(Stdio::null()).stdout(out_w).stderr(err_w);
+        create.arg("create").arg("--bundle").arg(&args.bundle).arg("--pid-file").arg(&pid_file);
+        if let Some((_, path)) = &console {
+            // The terminal's master end comes back on this socket; the
+            // container's output and input go through it.
+            create.arg("--console-socket").arg(path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        } else {
+            let (out_r, out_w) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
+            let (err_r, err_w) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
+            sources.push((Box::new(out_r), Stream::Stdout));
+            sources.push((Box::new(err_r), Stream::Stderr));
+            create.stdout(out_w).stderr(err_w);
+            if args.stdin {
+                let (in_r, in_w) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
+                create.stdin(in_r);
+                *attach.stdin.lock() = Some(Box::new(in_w));
+            } else {
+                create.stdin(Stdio::null());
+            }
+        }
+        create.arg(&args.id);
         // The command (and with it this process's copies of the pipes'
-        // write ends) is dropped here, so the readers see the end of the
-        // output when the container's processes close theirs.
+        // ends) is dropped here, so the readers see the end of the output
+        // when the container's processes close theirs.
         create.status()
     };
     match created {
@@ -114,14 +152,29 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
         }
         Err(e) => return Err(format!("running {}: {e}", args.runtime)),
     }
+    if let Some((listener, path)) = console {
+        let master = receive_terminal(&listener).map_err(|e| format!("receiving the container's terminal: {e}"))?;
+        let _ = std::fs::remove_file(&path);
+        let reader = master.try_clone().map_err(|e| format!("the container's terminal: {e}"))?;
+        let writer = master.try_clone().map_err(|e| format!("the container's terminal: {e}"))?;
+        sources.push((Box::new(File::from(reader)), Stream::Stdout));
+        if args.stdin {
+            *attach.stdin.lock() = Some(Box::new(File::from(writer)));
+        }
+        *attach.terminal.lock() = Some(master);
+    }
     let pid: i32 = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse().ok()).ok_or("the runtime wrote no pid file")?;
 
     let log = OpenOptions::new().create(true).append(true).open(&args.log).map_err(|e| format!("opening {}: {e}", args.log.display()))?;
     let log = Arc::new(Mutex::new(log));
-    let readers = [(out_r, Stream::Stdout), (err_r, Stream::Stderr)].map(|(pipe, stream)| {
-        let log = log.clone();
-        std::thread::spawn(move || copy_to_log(pipe, stream, &log))
-    });
+    let readers: Vec<_> = sources
+        .into_iter()
+        .map(|(source, stream)| {
+            let (log, clients) = (log.clone(), attach.clients.clone());
+            std::thread::spawn(move || copy_to_log(source, stream, &log, &clients))
+        })
+        .collect();
+    attach.serve(args.stdin_once);
 
     if let Err(e) = runtime.start(&args.id) {
         let _ = runtime.delete(&args.id, true);
@@ -181,21 +234,111 @@ fn wait_for(pid: i32) -> Option<rustix::process::WaitStatus> {
     }
 }
 
-fn copy_to_log(mut pipe: impl Read, stream: Stream, log: &Mutex<File>) {
+fn copy_to_log(mut source: impl Read, stream: Stream, log: &Mutex<File>, clients: &Clients) {
     let mut splitter = LineSplitter::new(stream);
     let mut buf = vec![0u8; 32 * 1024];
+    let kind = match stream {
+        Stream::Stdout => attach::STDOUT,
+        Stream::Stderr => attach::STDERR,
+    };
     loop {
-        match pipe.read(&mut buf) {
+        // A terminal's master answers EIO once the container has closed
+        // it: the end of its output, like a pipe's end.
+        match source.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let mut file = log.lock();
                 if let Err(error) = splitter.feed(&buf[..n], &cri_log::now, &mut *file) {
                     eprintln!("shim: writing the log: {error}");
                 }
+                drop(file);
+                // A client that cannot keep up (its writes time out) is
+                // dropped rather than holding the container's output.
+                clients.lock().retain_mut(|c| attach::write_frame(c, kind, &buf[..n]).is_ok());
             }
         }
     }
     let _ = splitter.finish(&cri_log::now, &mut *log.lock());
+}
+
+type Clients = Arc<Mutex<Vec<UnixStream>>>;
+
+/// The shim's attach socket and what clients reach through it.
+struct AttachPoint {
+    listener: UnixListener,
+    clients: Clients,
+    /// The container's stdin (a pipe, or its terminal), while open.
+    stdin: Arc<Mutex<Option<Box<dyn Write + Send>>>>,
+    /// The terminal's master end, for resizes.
+    terminal: Arc<Mutex<Option<OwnedFd>>>,
+}
+
+impl AttachPoint {
+    fn bind(dir: &Path) -> Result<AttachPoint, String> {
+        let path = dir.join(attach::SOCKET);
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).map_err(|e| format!("binding {}: {e}", path.display()))?;
+        Ok(AttachPoint { listener, clients: Arc::default(), stdin: Arc::default(), terminal: Arc::default() })
+    }
+
+    /// Takes clients for the rest of the shim's life.
+    fn serve(&self, stdin_once: bool) {
+        let Ok(listener) = self.listener.try_clone() else { return };
+        let (clients, stdin, terminal) = (self.clients.clone(), self.stdin.clone(), self.terminal.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().filter_map(Result::ok) {
+                let _ = client.set_write_timeout(Some(Duration::from_secs(5)));
+                if let Ok(writer) = client.try_clone() {
+                    clients.lock().push(writer);
+                }
+                let (stdin, terminal) = (stdin.clone(), terminal.clone());
+                std::thread::spawn(move || take_input(client, &stdin, &terminal, stdin_once));
+            }
+        });
+    }
+}
+
+/// One client's input: stdin data, its end, terminal resizes.
+fn take_input(mut client: UnixStream, stdin: &Mutex<Option<Box<dyn Write + Send>>>, terminal: &Mutex<Option<OwnedFd>>, stdin_once: bool) {
+    let mut wrote = false;
+    while let Ok(Some((kind, payload))) = attach::read_frame(&mut client) {
+        match kind {
+            attach::STDIN => {
+                let mut guard = stdin.lock();
+                if let Some(w) = guard.as_mut() {
+                    wrote = true;
+                    if w.write_all(&payload).and_then(|_| w.flush()).is_err() {
+                        *guard = None;
+                    }
+                }
+            }
+            attach::CLOSE_STDIN => break,
+            attach::RESIZE => {
+                if let (Some(fd), Some((width, height))) = (terminal.lock().as_ref(), attach::parse_size(&payload)) {
+                    let size = rustix::termios::Winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
+                    let _ = rustix::termios::tcsetwinsize(fd, size);
+                }
+            }
+            _ => {}
+        }
+    }
+    // `stdinOnce`: the first client that used stdin ends it for good.
+    if stdin_once && wrote {
+        stdin.lock().take();
+    }
+}
+
+/// Whether the bundle's process has a terminal.
+fn has_terminal(bundle: &Path) -> bool {
+    let spec: Option<serde_json::Value> = std::fs::read(bundle.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    spec.is_some_and(|s| s["process"]["terminal"] == true)
+}
+
+/// The terminal's master end, which runc sends on the console socket
+/// during `create`.
+fn receive_terminal(listener: &UnixListener) -> std::io::Result<OwnedFd> {
+    let (stream, _) = listener.accept()?;
+    crate::exec::receive_fd(&stream)
 }
 
 /// Writes the exit record durably: a synced temporary file renamed.

@@ -119,6 +119,11 @@ pub struct ContainerConfig {
     /// container's are the host's).
     pub devices: Vec<LinuxDevice>,
     pub resources: Resources,
+    /// A terminal for the process (`tty`).
+    pub terminal: bool,
+    /// Its stdin kept open for attached clients (`stdin`, `stdinOnce`).
+    pub stdin: bool,
+    pub stdin_once: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +155,7 @@ pub fn build(config: &ContainerConfig) -> Result<Spec, Error> {
         .user(user)
         .capabilities(capability_sets)
         .no_new_privileges(!config.allow_privilege_escalation)
-        .terminal(false)
+        .terminal(config.terminal)
         .build()?;
     let mut spec = Spec::default();
     spec.set_process(Some(process));

@@ -88,6 +88,11 @@ impl Streams {
         exec::exec(&self.runtime, &self.waiter, target.id(), request).await
     }
 
+    /// Attaches to the container's own process (through its shim).
+    pub async fn attach(&self, target: &Target, stdin: bool) -> io::Result<Process> {
+        crate::attach::connect(&self.containers.join(target.id()), stdin).await
+    }
+
     /// A connection to `port` on the pod's loopback, made inside the pod's
     /// network namespace as the kubelet's port forwarding does (so ports
     /// bound to 127.0.0.1 in the pod are reachable too).

@@ -41,6 +41,14 @@ impl NodeLink for LocalNodeLink {
         })
     }
 
+    fn attach(&self, t: ContainerTarget, stdin: bool) -> BoxFuture<Result<ExecProcess, LinkError>> {
+        let streams = self.streams.clone();
+        Box::pin(async move {
+            let p = streams.attach(&target(t), stdin).await.map_err(|e| LinkError::BadRequest(e.to_string()))?;
+            Ok(ExecProcess { stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, resize: p.resize, exit: p.exit })
+        })
+    }
+
     fn port_forward(&self, _node: &str, uid: &str, port: u16) -> BoxFuture<Result<Pin<Box<dyn Duplex>>, LinkError>> {
         let (streams, uid) = (self.streams.clone(), uid.to_string());
         Box::pin(async move {

@@ -80,6 +80,10 @@ enum Command {
         log: PathBuf,
         #[arg(long)]
         exit_file: PathBuf,
+        #[arg(long)]
+        stdin: bool,
+        #[arg(long)]
+        stdin_once: bool,
     },
     /// Run one command with a terminal in a container and wait for it,
     /// for the node agent's exec (started by it, not by hand).
@@ -146,8 +150,8 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Shim { id, bundle, runtime, runtime_root, log, exit_file } => {
-            std::process::exit(node::shim::run(&node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file }))
+        Command::Shim { id, bundle, runtime, runtime_root, log, exit_file, stdin, stdin_once } => {
+            std::process::exit(node::shim::run(&node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file, stdin, stdin_once }))
         }
         Command::ExecWaiter { runtime, runtime_root, console_socket, id, command } => {
             std::process::exit(node::exec_waiter::run(&node::exec_waiter::Args { runtime, runtime_root, console_socket, id, command }))

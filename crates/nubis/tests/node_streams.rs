@@ -106,6 +106,49 @@ fn node_streams_logs_exec_cp_and_port_forward_needs_root() {
     assert!(shown.contains("37 91") && shown.contains("42x"), "the terminal showed: {shown}\n{}", stderr(&out));
     assert_eq!(out.status.code(), Some(5), "{shown}");
 
+    // kubectl run -it: a container with a terminal, attached to.
+    let out = in_netns(&c.netns, &python())
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .arg(script("tty_exec.py"))
+        .arg("stty size; echo $((6*7))y; exit 4\\n")
+        .args(["--", "kubectl", "run", "-it", "tty", &format!("--image={image}"), "--restart=Never", "--", "sh"])
+        .output()
+        .expect("python runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("37 91") && shown.contains("42y"), "the terminal showed: {shown}\n{}", stderr(&out));
+    c.until("tty to end", Duration::from_secs(30), || c.json(&["get", "pod", "tty"])["status"]["phase"] == "Failed");
+    assert_eq!(c.json(&["get", "pod", "tty"])["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 4);
+
+    // kubectl run -i: stdin reaches the container, which ends with it
+    // (stdinOnce).
+    let mut run = in_netns(&c.netns, "kubectl")
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .args(["run", "-i", "echo-in", &format!("--image={image}"), "--restart=Never", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    std::io::Write::write_all(&mut run.stdin.take().expect("piped"), b"into the container\n").expect("writes");
+    let out = run.wait_with_output().expect("kubectl ends");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("into the container"), "{}", stderr(&out));
+    c.until("echo-in to end", Duration::from_secs(30), || c.json(&["get", "pod", "echo-in"])["status"]["phase"] == "Succeeded");
+
+    // kubectl attach: the live output of the container's own process.
+    let mut attach = in_netns(&c.netns, "kubectl")
+        .env("KUBECONFIG", c.data().join("kubeconfig"))
+        .args(["attach", "talk"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl runs");
+    let mut attached = BufReader::new(attach.stdout.take().expect("piped"));
+    let mut line = String::new();
+    attached.read_line(&mut line).expect("reads");
+    assert!(line.starts_with("line "), "{line}");
+    let _ = attach.kill();
+    let _ = attach.wait();
+
     // kubectl cp, both ways (tar through exec).
     let local = c.dir.path().join("to-pod.txt");
     std::fs::write(&local, "copied into the pod\n").expect("writes");

@@ -1,4 +1,4 @@
-//! `pods/{name}/exec` over WebSocket (`v5.channel.k8s.io`, and
+//! `pods/{name}/exec` and `pods/{name}/attach` over WebSocket (`v5.channel.k8s.io`, and
 //! `v4.channel.k8s.io` for older clients): channel 0 is stdin, 1 stdout, 2
 //! stderr, 3 the closing `Status` (with the exit code), 4 terminal resizes,
 //! and in v5 a message on 255 closes stdin (what lets `kubectl cp` end a
@@ -27,11 +27,19 @@ const ERROR: u8 = 3;
 const RESIZE: u8 = 4;
 const CLOSE: u8 = 255;
 
-pub(super) async fn serve<B>(server: &ApiServer, mut req: Request<B>, pod: &Pod, params: &[(String, String)]) -> Result<Response<Body>, ApiError> {
+/// Whether the request is `exec` (with its command) or `attach`.
+pub(super) enum Kind {
+    Exec,
+    Attach,
+}
+
+pub(super) async fn serve<B>(server: &ApiServer, mut req: Request<B>, pod: &Pod, params: &[(String, String)], kind: Kind) -> Result<Response<Body>, ApiError> {
     let command: Vec<String> = params.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect();
-    if command.is_empty() {
-        return Err(ApiError::BadRequest("you must specify at least 1 command".into()));
-    }
+    let verb = match kind {
+        Kind::Exec if command.is_empty() => return Err(ApiError::BadRequest("you must specify at least 1 command".into())),
+        Kind::Exec => "exec into",
+        Kind::Attach => "attach to",
+    };
     let (stdin, stdout, tty) = (bool_param(params, "stdin")?, bool_param(params, "stdout")?, bool_param(params, "tty")?);
     // A terminal merges stderr into its one output stream.
     let stderr = bool_param(params, "stderr")? && !tty;
@@ -40,7 +48,7 @@ pub(super) async fn serve<B>(server: &ApiServer, mut req: Request<B>, pod: &Pod,
     }
     let container = pod.container(param(params, "container"))?;
     if matches!(pod.phase(), "Succeeded" | "Failed") {
-        return Err(ApiError::BadRequest(format!("cannot exec into a container in a completed pod; current phase is {}", pod.phase())));
+        return Err(ApiError::BadRequest(format!("cannot {verb} a container in a completed pod; current phase is {}", pod.phase())));
     }
     if pod.node().is_empty() {
         return Err(ApiError::BadRequest(format!("pod {} does not have a host assigned", pod.name)));
@@ -53,7 +61,11 @@ pub(super) async fn serve<B>(server: &ApiServer, mut req: Request<B>, pod: &Pod,
         .ok_or_else(|| ApiError::BadRequest(format!("unable to upgrade connection: container not found ({container:?})")))?;
     let accepted = websocket::accept(&mut req, &[V5, V4])?;
     let link = link(server, pod.node())?;
-    let process = link.exec(pod.target(&container, container_id), ExecOptions { command: command.clone(), stdin, tty }).await?;
+    let target = pod.target(&container, container_id);
+    let process = match kind {
+        Kind::Exec => link.exec(target, ExecOptions { command: command.clone(), stdin, tty }).await?,
+        Kind::Attach => link.attach(target, stdin).await?,
+    };
     let v5 = accepted.protocol == V5;
     tokio::spawn(async move {
         if let Some(socket) = websocket::open(accepted.upgrade).await {

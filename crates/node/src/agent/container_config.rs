@@ -79,6 +79,9 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
         unmasked_proc: security.unmasked_proc,
         devices: if security.privileged { devices::host_devices(Path::new("/dev")) } else { Vec::new() },
         resources: limits,
+        terminal: c.tty.unwrap_or(false),
+        stdin: c.stdin.unwrap_or(false),
+        stdin_once: c.stdin_once.unwrap_or(false),
     })
 }
 

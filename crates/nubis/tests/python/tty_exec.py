@@ -1,4 +1,4 @@
-"""Runs a command (kubectl exec -it ...) on a terminal of its own, sized
+"""Runs a command (kubectl exec -it, kubectl run -it ...) on a terminal of its own, sized
 37 rows by 91 columns, types `input` into it and prints everything the
 terminal showed; exits with the command's exit code.
 
@@ -24,6 +24,7 @@ if pid == 0:
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 91, 0, 0))
 output = b""
 sent = False
+started = time.time()
 deadline = time.time() + 60
 while time.time() < deadline:
     ready, _, _ = select.select([fd], [], [], 0.5)
@@ -35,10 +36,12 @@ while time.time() < deadline:
         if not chunk:
             break
         output += chunk
-        # The remote shell's prompt: it is ready for input.
-        if not sent and b"#" in output:
-            os.write(fd, typed)
-            sent = True
+    # The remote shell's prompt says it is ready for input; an attached
+    # session may have missed it (it came before the attach), so after a
+    # few quiet seconds the input goes anyway.
+    if not sent and (b"#" in output or time.time() > started + 5):
+        os.write(fd, typed)
+        sent = True
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(output.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(status))
