@@ -61,6 +61,11 @@ pub struct Options {
     pub registries: Registries,
     /// How shims are started: the program and its leading arguments.
     pub shim: Vec<OsString>,
+    /// Containers' logs rotate at this size (the kubelet's
+    /// `containerLogMaxSize`), keeping this many files
+    /// (`containerLogMaxFiles`).
+    pub container_log_max_size: u64,
+    pub container_log_max_files: u32,
 }
 
 /// What every pod worker shares.
@@ -100,7 +105,8 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         client: client.clone(),
         node: options.node.clone(),
         host_ip: machine.host_ip.clone(),
-        containers: Containers::new(options.data_dir.join("containers"), runtime, options.shim.clone()),
+        containers: Containers::new(options.data_dir.join("containers"), runtime, options.shim.clone())
+            .with_log_rotation(options.container_log_max_size, options.container_log_max_files),
         network: Arc::new(network),
         puller: Puller::new(store.clone(), options.registries.clone()),
         layers: Layers::new(&store),

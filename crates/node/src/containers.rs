@@ -74,6 +74,8 @@ pub struct Containers {
     root: PathBuf,
     runtime: Runtime,
     shim: Vec<OsString>,
+    /// Containers' logs rotate at this size, keeping this many files.
+    log_rotation: (u64, u32),
 }
 
 fn valid_id(id: &str) -> bool {
@@ -85,7 +87,13 @@ fn valid_id(id: &str) -> bool {
 
 impl Containers {
     pub fn new(root: impl Into<PathBuf>, runtime: Runtime, shim: Vec<OsString>) -> Containers {
-        Containers { root: root.into(), runtime, shim }
+        Containers { root: root.into(), runtime, shim, log_rotation: (crate::log_rotation::DEFAULT_MAX_SIZE, crate::log_rotation::DEFAULT_MAX_FILES) }
+    }
+
+    /// Rotates containers' logs at `max_size` bytes, keeping `max_files`.
+    pub fn with_log_rotation(mut self, max_size: u64, max_files: u32) -> Containers {
+        self.log_rotation = (max_size, max_files);
+        self
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -135,6 +143,8 @@ impl Containers {
             exit_file: dir.join("exit.json"),
             stdin: c.config.stdin,
             stdin_once: c.config.stdin_once,
+            log_max_size: self.log_rotation.0,
+            log_max_files: self.log_rotation.1,
         };
         let io = |path: &Path| {
             let (id, path) = (id.clone(), path.to_path_buf());

@@ -20,6 +20,7 @@ pub mod containers;
 pub mod cri_log;
 pub mod exec;
 pub mod exec_waiter;
+pub mod log_rotation;
 pub mod logs;
 pub mod reset;
 pub mod rootfs;

@@ -10,11 +10,12 @@
 
 use crate::attach;
 use crate::cri_log::{self, LineSplitter, Stream};
+use crate::log_rotation::RotatingLog;
 use crate::runtime::Runtime;
 use parking_lot::Mutex;
 use rustix::process::WaitOptions;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -38,6 +39,9 @@ pub struct ShimArgs {
     pub stdin: bool,
     /// Close it after the first attached client is done (`stdinOnce`).
     pub stdin_once: bool,
+    /// The log's rotation: its size limit and the files kept.
+    pub log_max_size: u64,
+    pub log_max_files: u32,
 }
 
 impl ShimArgs {
@@ -51,6 +55,8 @@ impl ShimArgs {
             ("--runtime-root", self.runtime_root.as_os_str()),
             ("--log", self.log.as_os_str()),
             ("--exit-file", self.exit_file.as_os_str()),
+            ("--log-max-size", self.log_max_size.to_string().as_ref()),
+            ("--log-max-files", self.log_max_files.to_string().as_ref()),
         ] {
             out.push(flag.into());
             out.push(value.to_owned());
@@ -165,7 +171,7 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
     }
     let pid: i32 = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse().ok()).ok_or("the runtime wrote no pid file")?;
 
-    let log = OpenOptions::new().create(true).append(true).open(&args.log).map_err(|e| format!("opening {}: {e}", args.log.display()))?;
+    let log = RotatingLog::open(&args.log, args.log_max_size, args.log_max_files).map_err(|e| format!("opening {}: {e}", args.log.display()))?;
     let log = Arc::new(Mutex::new(log));
     let readers: Vec<_> = sources
         .into_iter()
@@ -234,7 +240,7 @@ fn wait_for(pid: i32) -> Option<rustix::process::WaitStatus> {
     }
 }
 
-fn copy_to_log(mut source: impl Read, stream: Stream, log: &Mutex<File>, clients: &Clients) {
+fn copy_to_log(mut source: impl Read, stream: Stream, log: &Mutex<RotatingLog>, clients: &Clients) {
     let mut splitter = LineSplitter::new(stream);
     let mut buf = vec![0u8; 32 * 1024];
     let kind = match stream {
@@ -248,7 +254,7 @@ fn copy_to_log(mut source: impl Read, stream: Stream, log: &Mutex<File>, clients
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let mut file = log.lock();
-                if let Err(error) = splitter.feed(&buf[..n], &cri_log::now, &mut *file) {
+                if let Err(error) = splitter.feed(&buf[..n], &cri_log::now, &mut *file).and_then(|_| file.rotate_if_full()) {
                     eprintln!("shim: writing the log: {error}");
                 }
                 drop(file);

@@ -84,6 +84,10 @@ enum Command {
         stdin: bool,
         #[arg(long)]
         stdin_once: bool,
+        #[arg(long, default_value_t = node::log_rotation::DEFAULT_MAX_SIZE)]
+        log_max_size: u64,
+        #[arg(long, default_value_t = node::log_rotation::DEFAULT_MAX_FILES)]
+        log_max_files: u32,
     },
     /// Run one command with a terminal in a container and wait for it,
     /// for the node agent's exec (started by it, not by hand).
@@ -150,8 +154,9 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Shim { id, bundle, runtime, runtime_root, log, exit_file, stdin, stdin_once } => {
-            std::process::exit(node::shim::run(&node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file, stdin, stdin_once }))
+        Command::Shim { id, bundle, runtime, runtime_root, log, exit_file, stdin, stdin_once, log_max_size, log_max_files } => {
+            let args = node::shim::ShimArgs { id, bundle, runtime, runtime_root, log, exit_file, stdin, stdin_once, log_max_size, log_max_files };
+            std::process::exit(node::shim::run(&args))
         }
         Command::ExecWaiter { runtime, runtime_root, console_socket, id, command } => {
             std::process::exit(node::exec_waiter::run(&node::exec_waiter::Args { runtime, runtime_root, console_socket, id, command }))

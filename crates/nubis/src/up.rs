@@ -51,8 +51,22 @@ pub struct UpArgs {
     /// The pods' network.
     #[arg(long, default_value = "10.88.0.0/16")]
     pub pod_cidr: net::Cidr,
+    /// Containers' logs rotate at this size (a quantity: 10Mi), as the
+    /// kubelet's containerLogMaxSize.
+    #[arg(long, default_value = "10Mi", value_parser = parse_bytes)]
+    pub container_log_max_size: u64,
+    /// Log files kept per container, the current one included (at least
+    /// 2), as the kubelet's containerLogMaxFiles.
+    #[arg(long, default_value_t = node::log_rotation::DEFAULT_MAX_FILES, value_parser = clap::value_parser!(u32).range(2..))]
+    pub container_log_max_files: u32,
     #[command(flatten)]
     pub registries: crate::image_cli::RegistryFlags,
+}
+
+/// A byte size given as a Kubernetes quantity (`10Mi`, `1G`, `512`).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let q = apimachinery::validation::parse_quantity(s).map_err(|e| e.to_string())?;
+    u64::try_from(q.value()).ok().filter(|n| *n > 0).ok_or_else(|| format!("{s} is not a positive size"))
 }
 
 /// Whether to run the node agent: asked for and able to, or able to when
@@ -227,6 +241,8 @@ async fn serve(args: UpArgs) -> Result<()> {
             pod_cidr: args.pod_cidr,
             registries: args.registries.registries()?,
             shim: vec![std::env::current_exe().context("locating the nubis binary for container shims")?.into_os_string(), "shim".into()],
+            container_log_max_size: args.container_log_max_size,
+            container_log_max_files: args.container_log_max_files,
         };
         // The kubelet's resource metrics: a window every 10 s.
         let stats = node::stats::Sampler::new();
