@@ -7,6 +7,7 @@
 pub mod atomic_writer;
 pub mod container_config;
 pub mod env;
+pub mod image_gc;
 pub mod images;
 pub mod node_object;
 pub mod pod_status;
@@ -66,6 +67,8 @@ pub struct Options {
     /// (`containerLogMaxFiles`).
     pub container_log_max_size: u64,
     pub container_log_max_files: u32,
+    /// When unused images go (`imageGCHighThresholdPercent` and the like).
+    pub image_gc: image::gc::Policy,
 }
 
 /// What every pod worker shares.
@@ -114,6 +117,8 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         pods_dir: options.data_dir.join("pods"),
         recorder: Recorder::new(client.clone(), "kubelet"),
     });
+    let in_use = Arc::new(image_gc::InUse::default());
+    image_gc::spawn(store.clone(), options.image_gc.clone(), in_use.clone());
     let pods: Api<Pod> = Api::all(client);
     let config = watcher::Config::default().fields(&format!("spec.nodeName={}", options.node));
     let mut events = watcher(pods, config).default_backoff().boxed();
@@ -132,6 +137,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
             Event::Init => relist = Some(HashSet::new()),
             Event::InitApply(pod) | Event::Apply(pod) => {
                 let uid = pod.metadata.uid.clone().unwrap_or_default();
+                in_use.set(&pod);
                 if let Some(seen) = relist.as_mut() {
                     seen.insert(uid.clone());
                 }
@@ -143,12 +149,14 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
                 let _ = tx.send(Some(Arc::new(pod)));
             }
             Event::Delete(pod) => {
+                in_use.forget(pod.metadata.uid.as_deref().unwrap_or_default());
                 if let Some(tx) = workers.remove(pod.metadata.uid.as_deref().unwrap_or_default()) {
                     let _ = tx.send(None);
                 }
             }
             Event::InitDone => {
                 let seen = relist.take().unwrap_or_default();
+                in_use.retain(&seen);
                 workers.retain(|uid, tx| {
                     let keep = seen.contains(uid);
                     if !keep {

@@ -59,6 +59,14 @@ pub struct UpArgs {
     /// 2), as the kubelet's containerLogMaxFiles.
     #[arg(long, default_value_t = node::log_rotation::DEFAULT_MAX_FILES, value_parser = clap::value_parser!(u32).range(2..))]
     pub container_log_max_files: u32,
+    /// Disk usage (percent) at which unused images are removed, as the
+    /// kubelet's imageGCHighThresholdPercent (100 turns it off).
+    #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub image_gc_high_threshold: u8,
+    /// Disk usage image garbage collection brings the disk under, as the
+    /// kubelet's imageGCLowThresholdPercent.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub image_gc_low_threshold: u8,
     #[command(flatten)]
     pub registries: crate::image_cli::RegistryFlags,
 }
@@ -243,6 +251,11 @@ async fn serve(args: UpArgs) -> Result<()> {
             shim: vec![std::env::current_exe().context("locating the nubis binary for container shims")?.into_os_string(), "shim".into()],
             container_log_max_size: args.container_log_max_size,
             container_log_max_files: args.container_log_max_files,
+            image_gc: {
+                let policy = image::gc::Policy { high_threshold_percent: args.image_gc_high_threshold, low_threshold_percent: args.image_gc_low_threshold, ..image::gc::Policy::default() };
+                policy.validate().map_err(|e| anyhow::anyhow!("--image-gc-low-threshold must not be over --image-gc-high-threshold: {e}"))?;
+                policy
+            },
         };
         // The kubelet's resource metrics: a window every 10 s.
         let stats = node::stats::Sampler::new();

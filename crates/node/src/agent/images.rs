@@ -114,6 +114,15 @@ pub async fn ensure(puller: &Puller, reference: &str, policy_declared: Option<&s
         .map_err(|e| NotReady { reason: "ErrImagePull", message: e.to_string() })?
         .map_err(|message| NotReady { reason: "ErrImagePull", message })?
     };
+    // Running an image is using it: the image GC goes least recently
+    // used first.
+    {
+        let (store, full) = (store.clone(), name.to_string());
+        let recorded = tokio::task::spawn_blocking(move || image::gc::record_use(&store, &[full], jiff::Timestamp::now())).await;
+        if let Ok(Err(error)) = recorded {
+            tracing::warn!(%error, image = %name, "recording the image's use");
+        }
+    }
     let image_id = format!("{}@{}", name.repo(), image.repo_digest);
     Ok(Ready { image, layers, config, image_id, pulled })
 }
