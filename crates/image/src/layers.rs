@@ -33,11 +33,20 @@ static TEMP: AtomicU64 = AtomicU64::new(0);
 pub struct Layers {
     store: Store,
     root: PathBuf,
+    /// The most bytes one layer may unpack to.
+    max_unpacked: u64,
 }
 
 impl Layers {
     pub fn new(store: &Store) -> Layers {
-        Layers { store: store.clone(), root: store.root().join("layers") }
+        Layers { store: store.clone(), root: store.root().join("layers"), max_unpacked: u64::MAX }
+    }
+
+    /// Refuses layers that unpack to more than `bytes` (decompression
+    /// bombs, images too large for the node).
+    pub fn with_max_unpacked(mut self, bytes: u64) -> Layers {
+        self.max_unpacked = bytes;
+        self
     }
 
     /// Where the layer with `diff_id` is (or would be) unpacked.
@@ -58,7 +67,7 @@ impl Layers {
         let cleanup = |temp: &Path| {
             let _ = std::fs::remove_dir_all(temp);
         };
-        let unpacked = match unpack::unpack(std::io::BufReader::new(blob), &temp) {
+        let unpacked = match unpack::unpack_limited(std::io::BufReader::new(blob), &temp, self.max_unpacked) {
             Ok(u) => u,
             Err(source) => {
                 cleanup(&temp);

@@ -33,6 +33,10 @@ pub enum Error {
     Io { path: String, source: io::Error },
     #[error("reading the layer: {0}")]
     Read(io::Error),
+    /// A layer that unpacks to more than the limit (a decompression bomb,
+    /// or an image too large for this node).
+    #[error("the layer unpacks to more than {limit} bytes, the limit of this node")]
+    TooLarge { limit: u64 },
 }
 
 /// How a layer blob is compressed, from its first bytes (media types lie
@@ -81,38 +85,76 @@ pub struct Unpacked {
     pub size: u64,
 }
 
-/// Hashes the uncompressed stream as the tar reader consumes it.
+/// Hashes the uncompressed stream as the tar reader consumes it, and
+/// stops it past `limit` bytes.
 struct Hashing<R> {
     inner: R,
     hasher: Hasher,
+    limit: u64,
 }
+
+/// The error the reader stops with past the limit, told apart from read
+/// errors by its kind and message.
+const OVER_LIMIT: &str = "the uncompressed layer is over the limit";
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        if self.hasher.len() > self.limit {
+            return Err(io::Error::new(io::ErrorKind::FileTooLarge, OVER_LIMIT));
+        }
         Ok(n)
+    }
+}
+
+fn read_error(limit: u64) -> impl Fn(io::Error) -> Error {
+    move |e| {
+        if e.kind() == io::ErrorKind::FileTooLarge && e.to_string().contains(OVER_LIMIT) {
+            Error::TooLarge { limit }
+        } else {
+            Error::Read(e)
+        }
     }
 }
 
 /// Unpacks the layer blob `blob` (compressed or not) into `dir`, an
 /// existing empty directory.
 pub fn unpack(blob: impl Read, dir: &Path) -> Result<Unpacked, Error> {
+    unpack_limited(blob, dir, u64::MAX)
+}
+
+/// As [`unpack`], refusing a layer whose uncompressed tar is over `limit`
+/// bytes: before writing an entry that would pass it (tar headers say
+/// their sizes), and in any case once that much has been read, so no more
+/// than `limit` bytes reach the disk.
+pub fn unpack_limited(blob: impl Read, dir: &Path, limit: u64) -> Result<Unpacked, Error> {
     let tar = decompress(blob).map_err(Error::Read)?;
-    let mut hashing = Hashing { inner: tar, hasher: Hasher::default() };
+    let mut hashing = Hashing { inner: tar, hasher: Hasher::default(), limit };
     let root = rfs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Error::Io { path: dir.display().to_string(), source: e.into() })?;
     let mut writer = Writer { root, dir_times: Vec::new(), parents: HashMap::new() };
+    let mut declared: u64 = 0;
     {
         let mut archive = tar::Archive::new(&mut hashing);
-        let entries = archive.entries().map_err(Error::Read)?;
+        let entries = archive.entries().map_err(read_error(limit))?;
         for entry in entries {
-            let mut entry = entry.map_err(Error::Read)?;
-            writer.entry(&mut entry)?;
+            let mut entry = entry.map_err(read_error(limit))?;
+            declared = declared.saturating_add(entry.header().entry_size().unwrap_or(0));
+            if declared > limit {
+                return Err(Error::TooLarge { limit });
+            }
+            writer.entry(&mut entry).map_err(|e| match e {
+                Error::Read(io) => read_error(limit)(io),
+                Error::Io { source, .. } if source.kind() == io::ErrorKind::FileTooLarge && source.to_string().contains(OVER_LIMIT) => {
+                    Error::TooLarge { limit }
+                }
+                other => other,
+            })?;
         }
     }
     // The end-of-archive blocks and any padding after them count too.
-    io::copy(&mut hashing, &mut io::sink()).map_err(Error::Read)?;
+    io::copy(&mut hashing, &mut io::sink()).map_err(read_error(limit))?;
     writer.finish()?;
     let size = hashing.hasher.len();
     Ok(Unpacked { diff_id: hashing.hasher.finish(), size })

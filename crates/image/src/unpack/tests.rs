@@ -161,3 +161,32 @@ fn unpack_needs_root_turns_whiteouts_into_overlay_form() {
     let (_d, result) = unpacked(&tar_of(&[file(".wh.", b"")]));
     assert!(result.is_err(), "a whiteout of nothing");
 }
+
+#[test]
+fn unpack_needs_root_refuses_layers_over_the_limit_before_writing_them() {
+    // A decompression bomb: 64 MiB of zeros gzip to a few dozen KiB.
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = tar_of(&[file("bomb", &zeros)]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&bomb).expect("compresses");
+    let compressed = gz.finish().expect("compresses");
+    assert!(compressed.len() < 1 << 20, "{} bytes compressed", compressed.len());
+    let d = tempfile::tempdir().expect("tempdir");
+    let layer = d.path().join("layer");
+    std::fs::create_dir(&layer).expect("mkdir");
+    let err = unpack_limited(&compressed[..], &layer, 1 << 20).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(err, "the layer unpacks to more than 1048576 bytes, the limit of this node");
+    assert!(!layer.join("bomb").exists(), "nothing of the bomb was written");
+
+    // Many small files add up the same way.
+    let small = vec![7u8; 300 << 10];
+    let names: Vec<String> = (0..5).map(|i| format!("f{i}")).collect();
+    let entries: Vec<E> = names.iter().map(|n| file(n, &small)).collect();
+    let layer2 = d.path().join("layer2");
+    std::fs::create_dir(&layer2).expect("mkdir");
+    assert!(matches!(unpack_limited(&tar_of(&entries)[..], &layer2, 1 << 20), Err(Error::TooLarge { limit: 1048576 })));
+    // Under the limit, all is well.
+    let layer3 = d.path().join("layer3");
+    std::fs::create_dir(&layer3).expect("mkdir");
+    assert!(unpack_limited(&tar_of(&entries[..2])[..], &layer3, 1 << 20).is_ok());
+}
