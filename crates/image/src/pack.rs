@@ -37,18 +37,33 @@ pub struct RunConfig {
 /// fixed time, so the same directory gives the same layer.
 pub fn pack_dir(store: &Store, name: &ImageName, dir: &Path, run: &RunConfig, platform: &Platform) -> Result<Image, Error> {
     let io = |source| Error::Io { dir: dir.display().to_string(), source };
+    pack_layer(store, name, run, platform, &|tar| {
+        let mut tar = tar::Builder::new(tar);
+        tar.mode(tar::HeaderMode::Deterministic);
+        tar.follow_symlinks(false);
+        tar.append_dir_all(".", dir).map_err(io)?;
+        tar.finish().map_err(io)
+    })
+}
+
+/// Packs the tar stream `tar` as it is (whatever its entries say) as the
+/// one layer of an image: for images made elsewhere, and for tests of
+/// what a node does with hostile layers.
+pub fn pack_tar(store: &Store, name: &ImageName, tar: &[u8], run: &RunConfig, platform: &Platform) -> Result<Image, Error> {
+    let io = |source| Error::Io { dir: "(tar stream)".to_string(), source };
+    pack_layer(store, name, run, platform, &|out| out.write_all(tar).map_err(io))
+}
+
+/// Packs the tar that `write_tar` writes as a gzip layer with its config
+/// and manifest, and names the image.
+fn pack_layer(store: &Store, name: &ImageName, run: &RunConfig, platform: &Platform, write_tar: &dyn Fn(&mut dyn Write) -> Result<(), Error>) -> Result<Image, Error> {
+    let io = |source| Error::Io { dir: name.to_string(), source };
     // The layer: a gzip of the tar; the diff id hashes the tar inside.
     let mut ingest = store.ingest()?;
     let diff_id = {
         let gz = flate2::write::GzEncoder::new(&mut ingest, flate2::Compression::default());
         let mut tar_hash = HashingWriter::new(gz);
-        {
-            let mut tar = tar::Builder::new(&mut tar_hash);
-            tar.mode(tar::HeaderMode::Deterministic);
-            tar.follow_symlinks(false);
-            tar.append_dir_all(".", dir).map_err(io)?;
-            tar.finish().map_err(io)?;
-        }
+        write_tar(&mut tar_hash)?;
         let HashingWriter { inner: gz, hasher } = tar_hash;
         gz.finish().map_err(io)?.flush().map_err(io)?;
         hasher.finish()
