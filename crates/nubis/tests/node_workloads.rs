@@ -1,0 +1,78 @@
+//! Workloads on the real node agent: a Deployment's replicas are real
+//! containers and a deleted pod is replaced; a container that keeps
+//! failing is restarted with the kubelet's growing back-off. Needs root,
+//! runc, nft, docker-registry, skopeo and busybox-static, as
+//! node_agent.rs.
+
+#[path = "../../image/tests/support/mod.rs"]
+mod registry;
+#[path = "support/node_cluster.rs"]
+mod node_cluster;
+
+use node_cluster::Cluster;
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Ids of the node's running containers, from runc itself.
+fn running_containers(c: &Cluster) -> BTreeSet<String> {
+    let out = Command::new("runc").arg("--root").arg(c.data().join("runtime")).args(["list", "--format", "json"]).output().expect("runc runs");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    list.as_array().into_iter().flatten().filter(|c| c["status"] == "running").filter_map(|c| c["id"].as_str().map(str::to_string)).collect()
+}
+
+fn running_pods(c: &Cluster, selector: &str) -> Vec<serde_json::Value> {
+    let pods = c.json(&["get", "pods", "-l", selector]);
+    pods["items"].as_array().into_iter().flatten().filter(|p| p["status"]["phase"] == "Running" && p["metadata"]["deletionTimestamp"].is_null()).cloned().collect()
+}
+
+#[test]
+fn node_workloads_deployment_replicas_and_crash_loop_back_off_needs_root() {
+    let c = Cluster::start();
+    let image = format!("{}/tools/busybox:v1", c.registry);
+
+    // A crashing container first: its back-off runs while the rest goes.
+    c.ok(&["run", "crash", &format!("--image={image}"), "--", "/bin/sh", "-c", "exit 1"]);
+    let t0 = Instant::now();
+
+    c.ok(&["create", "deployment", "web", &format!("--image={image}"), "--replicas=3", "--", "/bin/sleep", "3600"]);
+    c.until("3 replicas running", Duration::from_secs(60), || running_pods(&c, "app=web").len() == 3);
+    let pods = running_pods(&c, "app=web");
+    let uids: BTreeSet<String> = pods.iter().filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string)).collect();
+    let containers = running_containers(&c);
+    for uid in &uids {
+        assert!(containers.iter().any(|id| id.starts_with(uid.as_str())), "a running container for pod {uid} in {containers:?}");
+    }
+    c.until("the deployment available", Duration::from_secs(30), || c.json(&["get", "deployment", "web"])["status"]["availableReplicas"] == 3);
+
+    // A deleted replica is replaced; its container goes.
+    let victim = pods[0]["metadata"]["name"].as_str().expect("a name").to_string();
+    let victim_uid = pods[0]["metadata"]["uid"].as_str().expect("a uid").to_string();
+    c.ok(&["delete", "pod", &victim, "--grace-period=1"]);
+    c.until("a replacement running", Duration::from_secs(60), || {
+        let now = running_pods(&c, "app=web");
+        now.len() == 3 && now.iter().all(|p| p["metadata"]["uid"] != victim_uid.as_str())
+    });
+    c.until("the deleted pod's container to go", Duration::from_secs(30), || !running_containers(&c).iter().any(|id| id.starts_with(victim_uid.as_str())));
+
+    // The crashing container's restarts come at growing intervals: at
+    // once, then after 10 s, then 20 s (CrashLoopBackOff in between).
+    let mut restarts_at: Vec<Duration> = Vec::new();
+    let mut saw_back_off = false;
+    c.until("three restarts of crash", Duration::from_secs(90), || {
+        let status = &c.json(&["get", "pod", "crash"])["status"]["containerStatuses"][0];
+        saw_back_off |= status["state"]["waiting"]["reason"] == "CrashLoopBackOff";
+        let count = status["restartCount"].as_u64().unwrap_or(0) as usize;
+        while restarts_at.len() < count.min(3) {
+            restarts_at.push(t0.elapsed());
+        }
+        restarts_at.len() >= 3
+    });
+    assert!(saw_back_off, "CrashLoopBackOff was reported while waiting");
+    let second_gap = restarts_at[1].saturating_sub(restarts_at[0]);
+    let third_gap = restarts_at[2].saturating_sub(restarts_at[1]);
+    assert!(second_gap >= Duration::from_secs(8), "the second restart waited the 10 s back-off: {restarts_at:?}");
+    assert!(third_gap >= Duration::from_secs(17) && third_gap > second_gap, "the back-off doubled: {restarts_at:?}");
+    let back_off = c.ok(&["get", "events", "--field-selector", "involvedObject.name=crash,reason=BackOff", "-o", "custom-columns=M:.message", "--no-headers"]);
+    assert!(back_off.contains("Back-off restarting failed container crash"), "{back_off}");
+}
