@@ -12,7 +12,8 @@ mod node_cluster;
 use node_cluster::Cluster;
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Ids of the node's running containers, from runc itself.
 fn running_containers(c: &Cluster) -> BTreeSet<String> {
