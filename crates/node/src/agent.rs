@@ -102,6 +102,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     let object = node_object::node_object(&options.node, &machine, &runtime_version, &options.pod_cidr.to_string());
     node_object::register(&client, &object).await.map_err(|source| Error::Register { node: options.node.clone(), source })?;
     tokio::spawn(node_object::renew_lease(client.clone(), options.node.clone()));
+    tokio::spawn(node_object::keep_status(client.clone(), options.node.clone(), options.data_dir.clone()));
     tracing::info!(node = %options.node, runtime = %runtime_version, pod_cidr = %options.pod_cidr, "node agent registered this machine");
 
     let ctx = Arc::new(Ctx {

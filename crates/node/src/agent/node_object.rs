@@ -96,12 +96,7 @@ pub fn node_object(name: &str, m: &Machine, runtime_version: &str, pod_cidr: &st
         "status": {
             "capacity": capacity,
             "allocatable": allocatable,
-            "conditions": [
-                condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-                condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-            ],
+            "conditions": Pressure::default().conditions().iter().map(|(t, s, r, m)| condition(t, s, r, m)).collect::<Vec<_>>(),
             "addresses": [{"type": "InternalIP", "address": m.host_ip}, {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {
@@ -112,6 +107,104 @@ pub fn node_object(name: &str, m: &Machine, runtime_version: &str, pod_cidr: &st
             },
         },
     })
+}
+
+/// The kubelet's default hard eviction thresholds, which its pressure
+/// conditions report: `memory.available<100Mi`, `nodefs.available<10%`,
+/// `nodefs.inodesFree<5%` (no PID threshold is set by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pressure {
+    pub memory: bool,
+    pub disk: bool,
+}
+
+impl Pressure {
+    pub fn measure(data_dir: &Path) -> Pressure {
+        let available_ki = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().find(|l| l.starts_with("MemAvailable:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()));
+        let memory = available_ki.is_some_and(|ki| ki < EVICTION_RESERVE_KI);
+        let disk = rustix::fs::statvfs(data_dir).is_ok_and(|s| {
+            let low_space = s.f_blocks > 0 && (s.f_bavail as u128 * 100) < (s.f_blocks as u128 * 10);
+            let low_inodes = s.f_files > 0 && (s.f_favail as u128 * 100) < (s.f_files as u128 * 5);
+            low_space || low_inodes
+        });
+        Pressure { memory, disk }
+    }
+
+    /// The node's four conditions (status, reason, message) by type.
+    pub fn conditions(&self) -> [(&'static str, &'static str, &'static str, &'static str); 4] {
+        [
+            if self.memory {
+                ("MemoryPressure", "True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
+            } else {
+                ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
+            },
+            if self.disk {
+                ("DiskPressure", "True", "KubeletHasDiskPressure", "kubelet has disk pressure")
+            } else {
+                ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
+            },
+            ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ]
+    }
+}
+
+/// The conditions as the status lists them, each with its heartbeat now
+/// and its transition time kept from `previous` while its status holds.
+fn condition_list(pressure: &Pressure, previous: &[Value], now: &str) -> Value {
+    let list: Vec<Value> = pressure
+        .conditions()
+        .iter()
+        .map(|(type_, status, reason, message)| {
+            let since = previous
+                .iter()
+                .find(|c| c["type"] == *type_ && c["status"] == *status)
+                .and_then(|c| c["lastTransitionTime"].as_str())
+                .unwrap_or(now);
+            json!({"type": type_, "status": status, "reason": reason, "message": message, "lastHeartbeatTime": now, "lastTransitionTime": since})
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// How often the conditions are looked at (the kubelet's
+/// `nodeStatusUpdateFrequency`), and how often they are posted when
+/// nothing changed (`nodeStatusReportFrequency`).
+const STATUS_UPDATE: Duration = Duration::from_secs(10);
+const STATUS_REPORT: Duration = Duration::from_secs(5 * 60);
+
+/// Keeps the Node's conditions current: posted when one changes, and
+/// every five minutes anyway, forever.
+pub async fn keep_status(client: Client, name: String, data_dir: std::path::PathBuf) {
+    let nodes: Api<Node> = Api::all(client);
+    let mut posted: Option<(Pressure, tokio::time::Instant)> = None;
+    loop {
+        tokio::time::sleep(STATUS_UPDATE).await;
+        let dir = data_dir.clone();
+        let Ok(pressure) = tokio::task::spawn_blocking(move || Pressure::measure(&dir)).await else { continue };
+        let due = match &posted {
+            Some((last, at)) => *last != pressure || at.elapsed() >= STATUS_REPORT,
+            None => true,
+        };
+        if !due {
+            continue;
+        }
+        let previous = match nodes.get_status(&name).await {
+            Ok(node) => serde_json::to_value(node.status.and_then(|s| s.conditions).unwrap_or_default()).unwrap_or(Value::Null),
+            Err(error) => {
+                tracing::warn!(%error, node = %name, "reading the node's status");
+                continue;
+            }
+        };
+        let now = jiff::Timestamp::now().to_string();
+        let conditions = condition_list(&pressure, previous.as_array().map(Vec::as_slice).unwrap_or_default(), &now);
+        match nodes.patch_status(&name, &PatchParams::default(), &Patch::Strategic(json!({"status": {"conditions": conditions}}))).await {
+            Ok(_) => posted = Some((pressure, tokio::time::Instant::now())),
+            Err(error) => tracing::warn!(%error, node = %name, "posting the node's status"),
+        }
+    }
 }
 
 /// Creates the Node, or refreshes its labels and status (a restart).
@@ -179,6 +272,11 @@ mod tests {
         assert_eq!(n["status"]["nodeInfo"]["containerRuntimeVersion"], "runc://1.1.5");
         assert_eq!(n["metadata"]["labels"]["kubernetes.io/hostname"], "box");
         assert!(serde_json::from_value::<Node>(n).is_ok());
+        let pressed = Pressure { memory: true, disk: false };
+        let before = vec![json!({"type": "MemoryPressure", "status": "False", "lastTransitionTime": "t0"}), json!({"type": "DiskPressure", "status": "False", "lastTransitionTime": "t0"})];
+        let list = condition_list(&pressed, &before, "t1");
+        assert_eq!((list[0]["status"].as_str(), list[0]["reason"].as_str(), list[0]["lastTransitionTime"].as_str()), (Some("True"), Some("KubeletHasInsufficientMemory"), Some("t1")));
+        assert_eq!((list[1]["status"].as_str(), list[1]["lastTransitionTime"].as_str(), list[1]["lastHeartbeatTime"].as_str()), (Some("False"), Some("t0"), Some("t1")));
         let measured = Machine::measure(Path::new("/"));
         assert!(measured.cpus >= 1 && measured.memory_ki > 0 && measured.disk_bytes > 0, "{measured:?}");
     }
