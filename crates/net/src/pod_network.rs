@@ -8,6 +8,7 @@
 use crate::cidr::Cidr;
 use crate::ipam::{self, Ipam};
 use crate::link::{self, with_netlink};
+use crate::host_ports::{self, HostPort, HostPorts};
 use crate::nat;
 use crate::netns;
 use std::net::Ipv4Addr;
@@ -23,6 +24,8 @@ pub enum Error {
     Link(#[from] link::Error),
     #[error("pod network: {0}")]
     Nat(#[from] nat::Error),
+    #[error("pod network: {0}")]
+    HostPorts(#[from] host_ports::Error),
     #[error("pod network: {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -45,6 +48,7 @@ pub struct PodNetwork {
     bridge: String,
     ipam: Ipam,
     netns_dir: PathBuf,
+    host_ports: HostPorts,
 }
 
 /// The host end's name for a pod: `nb` and 12 hex digits of its id's
@@ -58,15 +62,24 @@ pub fn host_link_name(id: &str) -> String {
 
 impl PodNetwork {
     /// The network of `cidr` on `bridge`, with its state under `state_dir`
-    /// (`ipam.json`) and namespaces under `netns_dir`; sets up the bridge
-    /// and NAT in the calling thread's namespace.
+    /// (`ipam.json`, `hostports.json`) and namespaces under `netns_dir`;
+    /// sets up the bridge and NAT in the calling thread's namespace.
     pub fn open(cidr: Cidr, bridge: &str, state_dir: &Path, netns_dir: &Path) -> Result<PodNetwork, Error> {
         let ipam = Ipam::open(state_dir.join("ipam.json"), cidr)?;
+        let host_ports = HostPorts::open(&state_dir.join("hostports.json"))?;
         std::fs::create_dir_all(netns_dir).map_err(|source| Error::Io { path: netns_dir.to_path_buf(), source })?;
         let name = bridge.to_string();
         with_netlink(async move |h| link::ensure_bridge(&h, &name, cidr.gateway(), cidr.prefix).await.map(|_| ()))?;
-        nat::ensure(cidr)?;
-        Ok(PodNetwork { bridge: bridge.to_string(), ipam, netns_dir: netns_dir.to_path_buf() })
+        nat::ensure(cidr, &host_ports.all())?;
+        Ok(PodNetwork { bridge: bridge.to_string(), ipam, netns_dir: netns_dir.to_path_buf(), host_ports })
+    }
+
+    /// Maps the pod's host ports (none: removes its mappings), in the
+    /// calling thread's namespace; a port another pod holds is refused.
+    pub fn set_host_ports(&self, id: &str, ports: Vec<HostPort>) -> Result<(), Error> {
+        let all = self.host_ports.set(id, ports)?;
+        nat::ensure(self.cidr(), &all)?;
+        Ok(())
     }
 
     pub fn cidr(&self) -> Cidr {
@@ -103,8 +116,12 @@ impl PodNetwork {
         Ok(attachment)
     }
 
-    /// Takes the pod `id` off the network: its veth, namespace and address.
+    /// Takes the pod `id` off the network: its host ports, veth, namespace
+    /// and address.
     pub fn teardown(&self, id: &str) -> Result<(), Error> {
+        if self.host_ports.has(id) {
+            self.set_host_ports(id, Vec::new())?;
+        }
         let host = host_link_name(id);
         with_netlink(async move |h| link::delete(&h, &host).await)?;
         netns::delete(&self.netns_path(id))?;
@@ -112,9 +129,11 @@ impl PodNetwork {
         Ok(())
     }
 
-    /// The ids of the pods with an address.
+    /// The ids of the pods with an address or host ports.
     pub fn pods(&self) -> Vec<String> {
-        self.ipam.allocations().into_values().collect()
+        let mut ids: std::collections::BTreeSet<String> = self.ipam.allocations().into_values().collect();
+        ids.extend(self.host_ports.pods());
+        ids.into_iter().collect()
     }
 
     /// Removes the bridge and the NAT table (`nubis reset`); pods must be

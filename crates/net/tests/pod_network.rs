@@ -3,6 +3,7 @@
 //! bridge, veths, addresses, routes, nftables. Needs root and `nft`
 //! (Debian's nftables; `.ci/run` installs it).
 
+use net::host_ports::{HostPort, Protocol};
 use net::link::{self, with_netlink};
 use net::{Cidr, PodNetwork, netns};
 use std::io::{Read, Write};
@@ -59,6 +60,18 @@ fn net_pods_reach_each_other_and_the_host_and_leave_nothing_needs_root() {
         assert_eq!(talk(SocketAddr::new(a.ip.into(), 8081)).expect("the host reaches pod a"), "ping");
         assert_eq!(server.join().expect("served"), cidr.gateway().to_string());
 
+        // A host port: the node's own address, port 18080, reaches pod a's
+        // 8082, for connections the node makes and (prerouting) others.
+        let mapping = HostPort { protocol: Protocol::Tcp, host_port: 18080, host_ip: None, pod_ip: a.ip, container_port: 8082 };
+        network.set_host_ports("default_a_uid1", vec![mapping.clone()]).expect("maps");
+        let taken = network.set_host_ports("default_b_uid2", vec![HostPort { pod_ip: b.ip, ..mapping.clone() }]).err().map(|e| e.to_string());
+        assert_eq!(taken.as_deref(), Some("pod network: host port 18080/tcp is already taken by pod default_a_uid1"));
+        let server = echo_server(&a.netns, SocketAddr::new(a.ip.into(), 8082));
+        assert_eq!(talk(SocketAddr::new(cidr.gateway().into(), 18080)).expect("the node's port reaches pod a"), "ping");
+        server.join().expect("served");
+        let ruleset = std::process::Command::new("nft").args(["list", "chain", "ip", "nubis", "hostports"]).output().expect("runs nft");
+        assert!(String::from_utf8_lossy(&ruleset.stdout).contains("tcp dport 18080 dnat to 10.88.0.2:8082"), "{}", String::from_utf8_lossy(&ruleset.stdout));
+
         // A pod's own namespace: eth0 and lo.
         let inside = netns::run_in(&a.netns, || (link_exists("eth0"), link_exists("lo"))).expect("enters");
         assert_eq!(inside, (true, true));
@@ -68,8 +81,10 @@ fn net_pods_reach_each_other_and_the_host_and_leave_nothing_needs_root() {
         let text = String::from_utf8_lossy(&ruleset.stdout);
         assert!(text.contains("ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 masquerade"), "{text}");
 
-        // Tear-down leaves nothing behind.
+        // Tear-down leaves nothing behind, its host ports included.
         network.teardown("default_a_uid1").expect("tears down");
+        let ruleset = std::process::Command::new("nft").args(["list", "chain", "ip", "nubis", "hostports"]).output().expect("runs nft");
+        assert!(!String::from_utf8_lossy(&ruleset.stdout).contains("dnat"), "{}", String::from_utf8_lossy(&ruleset.stdout));
         network.teardown("default_a_uid1").expect("again is fine");
         assert!(!link_exists(&a.host_link));
         assert!(!a.netns.exists());
