@@ -7,6 +7,7 @@
 pub mod atomic_writer;
 pub mod container_config;
 pub mod env;
+pub mod etc_files;
 pub mod image_gc;
 pub mod images;
 pub mod node_object;
@@ -69,6 +70,8 @@ pub struct Options {
     pub container_log_max_files: u32,
     /// When unused images go (`imageGCHighThresholdPercent` and the like).
     pub image_gc: image::gc::Policy,
+    /// The hard eviction thresholds the pressure conditions report.
+    pub eviction_hard: node_object::Thresholds,
 }
 
 /// What every pod worker shares.
@@ -102,7 +105,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     let object = node_object::node_object(&options.node, &machine, &runtime_version, &options.pod_cidr.to_string());
     node_object::register(&client, &object).await.map_err(|source| Error::Register { node: options.node.clone(), source })?;
     tokio::spawn(node_object::renew_lease(client.clone(), options.node.clone()));
-    tokio::spawn(node_object::keep_status(client.clone(), options.node.clone(), options.data_dir.clone()));
+    tokio::spawn(node_object::keep_status(client.clone(), options.node.clone(), options.data_dir.clone(), options.eviction_hard));
     tracing::info!(node = %options.node, runtime = %runtime_version, pod_cidr = %options.pod_cidr, "node agent registered this machine");
 
     let ctx = Arc::new(Ctx {

@@ -67,6 +67,10 @@ pub struct UpArgs {
     /// kubelet's imageGCLowThresholdPercent.
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub image_gc_low_threshold: u8,
+    /// The hard eviction thresholds the node's pressure conditions report,
+    /// in the kubelet's syntax (the default is the kubelet's).
+    #[arg(long, default_value = "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%", value_parser = parse_eviction_hard)]
+    pub eviction_hard: node::agent::node_object::Thresholds,
     #[command(flatten)]
     pub registries: crate::image_cli::RegistryFlags,
 }
@@ -75,6 +79,10 @@ pub struct UpArgs {
 fn parse_bytes(s: &str) -> Result<u64, String> {
     let q = apimachinery::validation::parse_quantity(s).map_err(|e| e.to_string())?;
     u64::try_from(q.value()).ok().filter(|n| *n > 0).ok_or_else(|| format!("{s} is not a positive size"))
+}
+
+fn parse_eviction_hard(s: &str) -> Result<node::agent::node_object::Thresholds, String> {
+    node::agent::node_object::Thresholds::parse(s, |v| apimachinery::validation::parse_quantity(v).ok().and_then(|q| u64::try_from(q.value()).ok()))
 }
 
 /// Whether to run the node agent: asked for and able to, or able to when
@@ -251,6 +259,7 @@ async fn serve(args: UpArgs) -> Result<()> {
             shim: vec![std::env::current_exe().context("locating the nubis binary for container shims")?.into_os_string(), "shim".into()],
             container_log_max_size: args.container_log_max_size,
             container_log_max_files: args.container_log_max_files,
+            eviction_hard: args.eviction_hard,
             image_gc: {
                 let policy = image::gc::Policy { high_threshold_percent: args.image_gc_high_threshold, low_threshold_percent: args.image_gc_low_threshold, ..image::gc::Policy::default() };
                 policy.validate().map_err(|e| anyhow::anyhow!("--image-gc-low-threshold must not be over --image-gc-high-threshold: {e}"))?;

@@ -94,6 +94,16 @@ fn node_streams_logs_exec_cp_and_port_forward_needs_root() {
     let missing = c.kubectl(&["exec", "web", "-c", "nope", "--", "true"]);
     assert!(!missing.status.success() && stderr(&missing).contains("container nope is not valid for pod web"), "{}", stderr(&missing));
 
+    // The pod's /etc/hosts, host name and resolver as its spec says.
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: named}}\nspec:\n  hostname: db\n  subdomain: inner\n  hostAliases: [{{ip: 192.0.2.7, hostnames: [legacy.example]}}]\n  dnsPolicy: None\n  dnsConfig: {{nameservers: [192.0.2.53], searches: [example.test]}}\n  containers:\n  - name: app\n    image: {image}\n    command: [/bin/sleep, \"3600\"]\n"
+    ));
+    c.until("named to run", Duration::from_secs(60), || c.json(&["get", "pod", "named"])["status"]["phase"] == "Running");
+    let hosts = c.ok(&["exec", "named", "--", "cat", "/etc/hosts"]);
+    assert!(hosts.contains("\tdb.inner.default.svc.cluster.local\tdb\n") && hosts.contains("192.0.2.7\tlegacy.example\n"), "{hosts}");
+    assert_eq!(c.ok(&["exec", "named", "--", "cat", "/etc/resolv.conf"]), "nameserver 192.0.2.53\nsearch example.test\n");
+    assert_eq!(c.ok(&["exec", "named", "--", "sh", "-c", "echo $HOSTNAME"]), "db\n");
+
     // A terminal: the shell sees its size and answers typed commands.
     let out = in_netns(&c.netns, &python())
         .env("KUBECONFIG", c.data().join("kubeconfig"))

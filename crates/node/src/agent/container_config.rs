@@ -9,6 +9,7 @@ mod devices;
 pub mod resources;
 pub mod security;
 
+use super::etc_files;
 use super::images;
 use super::volumes;
 use crate::spec::{self, ContainerConfig};
@@ -45,7 +46,7 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
         return Err(format!("no command specified for container {} and its image has none", c.name));
     }
     let image_env = image_config.env().clone().unwrap_or_default();
-    let env = spec::merge_env(&[&image_env, &[format!("HOSTNAME={}", pod.name_any())], &pod_env]);
+    let env = spec::merge_env(&[&image_env, &[format!("HOSTNAME={}", etc_files::hostname(pod))], &pod_env]);
     let security = security::resolve(pod, c, image_config.user().as_deref().unwrap_or(""))?;
     let cwd = c.working_dir.clone().or_else(|| image_config.working_dir().clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
     let mut mounts = pod_files(pod, sandbox, pod_dir)?;
@@ -67,7 +68,7 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
         uid: security.uid,
         gid: security.gid,
         additional_gids: security.additional_gids,
-        hostname: Some(pod.name_any()),
+        hostname: Some(etc_files::hostname(pod)),
         join: vec![(LinuxNamespaceType::Network, sandbox.netns.clone())],
         mounts,
         readonly_rootfs: security.readonly_rootfs,
@@ -85,14 +86,14 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
     })
 }
 
-/// `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` of the pod,
-/// written under the pod's directory and bind-mounted.
+/// `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` of the pod
+/// (`etc_files`), written under the pod's directory and bind-mounted.
 fn pod_files(pod: &Pod, sandbox: &Attachment, dir: &Path) -> Result<Vec<Mount>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let name = pod.name_any();
-    let ip = sandbox.ip;
-    let hosts = format!("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{name}\n");
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let hosts = etc_files::hosts(pod, sandbox.ip);
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = etc_files::resolv_conf(pod, &host_resolv);
+    let name = etc_files::hostname(pod);
     let mut mounts = Vec::new();
     for (file, content, target) in [("hosts", hosts, "/etc/hosts"), ("hostname", format!("{name}\n"), "/etc/hostname"), ("resolv.conf", resolv, "/etc/resolv.conf")] {
         let path = dir.join(file);

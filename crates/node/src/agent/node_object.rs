@@ -109,9 +109,71 @@ pub fn node_object(name: &str, m: &Machine, runtime_version: &str, pod_cidr: &st
     })
 }
 
-/// The kubelet's default hard eviction thresholds, which its pressure
-/// conditions report: `memory.available<100Mi`, `nodefs.available<10%`,
-/// `nodefs.inodesFree<5%` (no PID threshold is set by default).
+/// One hard eviction threshold: an amount, or a share of the total.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Amount(u64),
+    Percent(f64),
+}
+
+impl Threshold {
+    /// Whether `available` of `total` is under the threshold.
+    fn crossed(&self, available: u64, total: u64) -> bool {
+        match *self {
+            Threshold::Amount(n) => available < n,
+            Threshold::Percent(p) => total > 0 && (available as f64) < (total as f64) * p / 100.0,
+        }
+    }
+}
+
+/// The kubelet's `--eviction-hard` signals the pressure conditions report
+/// (no PID threshold is set by default, so PIDPressure stays False).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// `memory.available`, in bytes.
+    pub memory_available: Threshold,
+    /// `nodefs.available`, in bytes.
+    pub nodefs_available: Threshold,
+    /// `nodefs.inodesFree`, in inodes.
+    pub nodefs_inodes_free: Threshold,
+}
+
+impl Default for Thresholds {
+    /// The kubelet's defaults: `memory.available<100Mi`,
+    /// `nodefs.available<10%`, `nodefs.inodesFree<5%`.
+    fn default() -> Self {
+        Thresholds {
+            memory_available: Threshold::Amount(EVICTION_RESERVE_KI * 1024),
+            nodefs_available: Threshold::Percent(10.0),
+            nodefs_inodes_free: Threshold::Percent(5.0),
+        }
+    }
+}
+
+impl Thresholds {
+    /// Parses the kubelet's `--eviction-hard` syntax (`signal<value`, comma
+    /// separated, a value an amount or a percentage); signals not given
+    /// keep their defaults, `imagefs.*` count as `nodefs.*` (one disk).
+    pub fn parse(text: &str, parse_amount: impl Fn(&str) -> Option<u64>) -> Result<Thresholds, String> {
+        let mut t = Thresholds::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (signal, value) = part.split_once('<').ok_or_else(|| format!("{part:?}: expected signal<value, as memory.available<100Mi"))?;
+            let threshold = match value.strip_suffix('%') {
+                Some(p) => Threshold::Percent(p.parse::<f64>().ok().filter(|p| (0.0..=100.0).contains(p)).ok_or_else(|| format!("{part:?}: not a percentage"))?),
+                None => Threshold::Amount(parse_amount(value).ok_or_else(|| format!("{part:?}: not a quantity"))?),
+            };
+            match signal {
+                "memory.available" => t.memory_available = threshold,
+                "nodefs.available" | "imagefs.available" => t.nodefs_available = threshold,
+                "nodefs.inodesFree" | "imagefs.inodesFree" => t.nodefs_inodes_free = threshold,
+                other => return Err(format!("{other:?} is not an eviction signal here (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree)")),
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// What the pressure conditions say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pressure {
     pub memory: bool,
@@ -119,15 +181,17 @@ pub struct Pressure {
 }
 
 impl Pressure {
-    pub fn measure(data_dir: &Path) -> Pressure {
-        let available_ki = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| m.lines().find(|l| l.starts_with("MemAvailable:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()));
-        let memory = available_ki.is_some_and(|ki| ki < EVICTION_RESERVE_KI);
+    pub fn measure(data_dir: &Path, thresholds: &Thresholds) -> Pressure {
+        let kib = |key: &str| {
+            std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()))
+        };
+        let memory = match (kib("MemAvailable:"), kib("MemTotal:")) {
+            (Some(available), Some(total)) => thresholds.memory_available.crossed(available * 1024, total * 1024),
+            _ => false,
+        };
         let disk = rustix::fs::statvfs(data_dir).is_ok_and(|s| {
-            let low_space = s.f_blocks > 0 && (s.f_bavail as u128 * 100) < (s.f_blocks as u128 * 10);
-            let low_inodes = s.f_files > 0 && (s.f_favail as u128 * 100) < (s.f_files as u128 * 5);
-            low_space || low_inodes
+            thresholds.nodefs_available.crossed(s.f_bavail.saturating_mul(s.f_frsize), s.f_blocks.saturating_mul(s.f_frsize))
+                || thresholds.nodefs_inodes_free.crossed(s.f_favail, s.f_files)
         });
         Pressure { memory, disk }
     }
@@ -177,13 +241,13 @@ const STATUS_REPORT: Duration = Duration::from_secs(5 * 60);
 
 /// Keeps the Node's conditions current: posted when one changes, and
 /// every five minutes anyway, forever.
-pub async fn keep_status(client: Client, name: String, data_dir: std::path::PathBuf) {
+pub async fn keep_status(client: Client, name: String, data_dir: std::path::PathBuf, thresholds: Thresholds) {
     let nodes: Api<Node> = Api::all(client);
     let mut posted: Option<(Pressure, tokio::time::Instant)> = None;
     loop {
         tokio::time::sleep(STATUS_UPDATE).await;
         let dir = data_dir.clone();
-        let Ok(pressure) = tokio::task::spawn_blocking(move || Pressure::measure(&dir)).await else { continue };
+        let Ok(pressure) = tokio::task::spawn_blocking(move || Pressure::measure(&dir, &thresholds)).await else { continue };
         let due = match &posted {
             Some((last, at)) => *last != pressure || at.elapsed() >= STATUS_REPORT,
             None => true,
@@ -277,6 +341,10 @@ mod tests {
         let list = condition_list(&pressed, &before, "t1");
         assert_eq!((list[0]["status"].as_str(), list[0]["reason"].as_str(), list[0]["lastTransitionTime"].as_str()), (Some("True"), Some("KubeletHasInsufficientMemory"), Some("t1")));
         assert_eq!((list[1]["status"].as_str(), list[1]["lastTransitionTime"].as_str(), list[1]["lastHeartbeatTime"].as_str()), (Some("False"), Some("t0"), Some("t1")));
+        let t = Thresholds::parse("memory.available<1Gi,nodefs.available<1%,imagefs.inodesFree<2%", |v| (v == "1Gi").then_some(1 << 30)).expect("parses");
+        assert_eq!((t.memory_available, t.nodefs_available, t.nodefs_inodes_free), (Threshold::Amount(1 << 30), Threshold::Percent(1.0), Threshold::Percent(2.0)));
+        assert!(Thresholds::parse("pid.available<10", |_| Some(1)).is_err() && Thresholds::parse("nodefs.available=5%", |_| None).is_err());
+        assert!(Threshold::Percent(10.0).crossed(9, 100) && !Threshold::Percent(10.0).crossed(10, 100) && Threshold::Amount(5).crossed(4, 0));
         let measured = Machine::measure(Path::new("/"));
         assert!(measured.cpus >= 1 && measured.memory_ki > 0 && measured.disk_bytes > 0, "{measured:?}");
     }

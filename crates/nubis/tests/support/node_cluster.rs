@@ -64,7 +64,10 @@ impl Cluster {
     pub fn spawn_nubis(&mut self) {
         let cluster = self;
         let mut nubis = in_netns(&cluster.netns, env!("CARGO_BIN_EXE_nubis"))
-            .args(["up", "--node-agent", "--node-name", "box", "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", &cluster.registry, "--data-dir"])
+            .args(["up", "--node-agent", "--node-name", "box", "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", &cluster.registry])
+            // Test machines' disks are often fuller than the kubelet's 10%
+            // would let a node schedule on (DiskPressure).
+            .args(["--eviction-hard", "nodefs.available<1%,nodefs.inodesFree<1%", "--data-dir"])
             .arg(cluster.dir.path().join("data"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
