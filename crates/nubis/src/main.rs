@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run Nubis on this machine: the embedded API server and its store.
-    Up(up::UpArgs),
+    Up(Box<up::UpArgs>),
     /// Print a kubeconfig with a fresh client certificate signed by the cluster CA.
     Kubeconfig {
         /// The data dir of the cluster.
@@ -140,7 +140,7 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Up(args) => up::run(args),
+        Command::Up(args) => up::run(*args),
         Command::Image(args) => image_cli::run(args),
         Command::Reset { data_dir, runtime } => {
             let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
