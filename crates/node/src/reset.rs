@@ -45,8 +45,9 @@ pub async fn reset(data_dir: &Path, runtime: &str, bridge: &str) -> Report {
         Ok(Err(error)) => tracing::warn!(%error, "removing the pod network"),
         Err(error) => tracing::warn!(%error, "removing the pod network"),
     }
-    // Every address is free again.
+    // Every address and host port is free again.
     let _ = std::fs::remove_file(data_dir.join("network/ipam.json"));
+    let _ = std::fs::remove_file(data_dir.join("network/hostports.json"));
     for pod in std::fs::read_dir(data_dir.join("pods")).into_iter().flatten().filter_map(Result::ok) {
         crate::agent::volumes::unmount_pod_volumes(&pod.path());
     }
