@@ -21,6 +21,8 @@ pub struct Cluster {
     pub netns: PathBuf,
     pub registry: String,
     pub children: Vec<Child>,
+    /// Arguments added to `nubis up`'s, on every start.
+    pub nubis_args: Vec<String>,
 }
 
 pub fn in_netns(netns: &Path, program: &str) -> Command {
@@ -31,12 +33,19 @@ pub fn in_netns(netns: &Path, program: &str) -> Command {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Cluster::start_with(&[])
+    }
+
+    /// Starts the cluster with `args` added to `nubis up`'s own
+    /// (`--horizontal-pod-autoscaler-sync-period=2s`, say).
+    pub fn start_with(args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let netns = dir.path().join("netns");
         net::netns::create(&netns).expect("a network namespace");
         // Loopback up, for the registry and the API server.
         assert!(in_netns(&netns, "ip").args(["link", "set", "lo", "up"]).status().expect("ip runs").success());
-        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new() };
+        let nubis_args = args.iter().map(|a| a.to_string()).collect();
+        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new(), nubis_args };
 
         let data = cluster.dir.path().join("registry");
         let config = cluster.dir.path().join("registry.yml");
@@ -66,6 +75,7 @@ impl Cluster {
         let mut nubis = in_netns(&cluster.netns, env!("CARGO_BIN_EXE_nubis"))
             .args(["up", "--node-agent", "--node-name", "box", "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", &cluster.registry, "--data-dir"])
             .arg(cluster.dir.path().join("data"))
+            .args(&cluster.nubis_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
