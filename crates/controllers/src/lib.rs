@@ -53,6 +53,9 @@ pub struct Options {
     pub volume_dir: Option<std::path::PathBuf>,
     /// Which controllers run (`--controllers`).
     pub controllers: selection::Selection,
+    /// How often every HPA is synced
+    /// (`--horizontal-pod-autoscaler-sync-period`).
+    pub hpa_sync_period: std::time::Duration,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             terminated_pod_gc_threshold: pod_gc::DEFAULT_TERMINATED_THRESHOLD,
             volume_dir: None,
             controllers: selection::Selection::default(),
+            hpa_sync_period: autoscaler::DEFAULT_SYNC_PERIOD,
         }
     }
 }
@@ -97,7 +101,7 @@ pub async fn run(client: kube::Client, options: Options, stop: impl std::future:
         l.spawn(endpoints::run(c(), p));
     }
     if on("horizontal-pod-autoscaler-controller") {
-        l.spawn(autoscaler::run(c()));
+        l.spawn(autoscaler::run(c(), options.hpa_sync_period));
     }
     if let Some(p) = pod("replicaset-controller") {
         l.spawn(replicaset::run(c(), p));

@@ -18,6 +18,10 @@ pub struct ControllerFlags {
     /// names, plus `scheduler` and `local-provisioner`).
     #[arg(long, default_value = "*", value_parser = controllers::selection::Selection::parse)]
     pub controllers: controllers::selection::Selection,
+    /// How often the horizontal pod autoscaler syncs every HPA: reads
+    /// the metrics and rescales its target.
+    #[arg(long, default_value = "15s", value_parser = parse_period)]
+    pub horizontal_pod_autoscaler_sync_period: Duration,
 }
 
 impl ControllerFlags {
@@ -28,6 +32,7 @@ impl ControllerFlags {
             terminated_pod_gc_threshold: self.terminated_pod_gc_threshold,
             volume_dir: None,
             controllers: self.controllers.clone(),
+            hpa_sync_period: self.horizontal_pod_autoscaler_sync_period,
         }
     }
 }
@@ -68,6 +73,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
+/// A duration that must not be zero: a period of nothing would sync
+/// without pause.
+fn parse_period(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("a period must be longer than zero, got {text:?}")),
+        d => Ok(d),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +96,7 @@ mod tests {
         assert!(parse_duration("40").is_err());
         assert!(parse_duration("5d").is_err());
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_period("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_period("0s").is_err());
     }
 }

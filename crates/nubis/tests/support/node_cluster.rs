@@ -21,6 +21,8 @@ pub struct Cluster {
     pub netns: PathBuf,
     pub registry: String,
     pub children: Vec<Child>,
+    /// Arguments added to `nubis up`'s, on every start.
+    pub nubis_args: Vec<String>,
 }
 
 pub fn in_netns(netns: &Path, program: &str) -> Command {
@@ -31,12 +33,19 @@ pub fn in_netns(netns: &Path, program: &str) -> Command {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Cluster::start_with(&[])
+    }
+
+    /// Starts the cluster with `args` added to `nubis up`'s own
+    /// (`--horizontal-pod-autoscaler-sync-period=2s`, say).
+    pub fn start_with(args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let netns = dir.path().join("netns");
         net::netns::create(&netns).expect("a network namespace");
         // Loopback up, for the registry and the API server.
         assert!(in_netns(&netns, "ip").args(["link", "set", "lo", "up"]).status().expect("ip runs").success());
-        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new() };
+        let nubis_args = args.iter().map(|a| a.to_string()).collect();
+        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new(), nubis_args };
 
         let data = cluster.dir.path().join("registry");
         let config = cluster.dir.path().join("registry.yml");
@@ -69,6 +78,7 @@ impl Cluster {
             // would let a node schedule on (DiskPressure).
             .args(["--eviction-hard", "nodefs.available<1%,nodefs.inodesFree<1%", "--data-dir"])
             .arg(cluster.dir.path().join("data"))
+            .args(&cluster.nubis_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
