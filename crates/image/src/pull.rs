@@ -13,6 +13,8 @@ use crate::registries::{Credentials, Endpoint, Registries};
 use crate::store::{self, Image, Store};
 use futures::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
+use std::collections::HashMap;
+use std::sync::Arc;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use oci_spec::image::{Descriptor, Digest, ImageIndex, ImageManifest, MediaType};
@@ -72,10 +74,17 @@ pub struct Pulled {
     pub from: String,
 }
 
+/// Whose credentials a registry client holds (`None`: anonymous).
+type ClientKey = Option<(String, String)>;
+
 /// Pulls images into one store. Cheap to clone.
 #[derive(Clone)]
 pub struct Puller {
-    client: Client,
+    /// One registry client per set of credentials: a client keeps the
+    /// first credentials it is given for a registry, and its tokens, so
+    /// sharing one would let a pull without a pod's pull secret ride on
+    /// another pod's (or fail on another's anonymous attempt).
+    clients: Arc<parking_lot::Mutex<HashMap<ClientKey, Client>>>,
     registries: Registries,
     store: Store,
     platform: Platform,
@@ -83,19 +92,33 @@ pub struct Puller {
 
 impl Puller {
     pub fn new(store: Store, registries: Registries) -> Puller {
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(registries.plain_http_hosts()),
-            // Indexes are resolved here, to this node's platform.
-            platform_resolver: None,
-            connect_timeout: Some(Duration::from_secs(15)),
-            read_timeout: Some(Duration::from_secs(60)),
-            user_agent: concat!("nubis/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        };
         // reqwest's rustls has no provider of its own here: ring, the one
         // every other TLS user in Nubis has (already installed is fine).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Puller { client: Client::new(config), registries, store, platform: Platform::host() }
+        Puller { clients: Arc::default(), registries, store, platform: Platform::host() }
+    }
+
+    /// The client for pulls with `auth`.
+    fn client(&self, auth: &RegistryAuth) -> Client {
+        let key: ClientKey = match auth {
+            RegistryAuth::Basic(user, password) => Some((user.clone(), password.clone())),
+            _ => None,
+        };
+        let mut clients = self.clients.lock();
+        clients
+            .entry(key)
+            .or_insert_with(|| {
+                Client::new(ClientConfig {
+                    protocol: ClientProtocol::HttpsExcept(self.registries.plain_http_hosts()),
+                    // Indexes are resolved here, to this node's platform.
+                    platform_resolver: None,
+                    connect_timeout: Some(Duration::from_secs(15)),
+                    read_timeout: Some(Duration::from_secs(60)),
+                    user_agent: concat!("nubis/", env!("CARGO_PKG_VERSION")),
+                    ..ClientConfig::default()
+                })
+            })
+            .clone()
     }
 
     /// For tests: pretend to be another platform.
@@ -134,11 +157,12 @@ impl Puller {
             Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
             None => RegistryAuth::Anonymous,
         };
+        let client = self.client(&auth);
         let resolve_err = |source| Error::Resolve { name: shown.clone(), source: Box::new(source) };
         let manifest_err = |why: String| Error::Manifest { name: shown.clone(), why };
         let store_err = |source| Error::Store { name: shown.clone(), source };
 
-        let (bytes, digest) = self.client.pull_manifest_raw(&reference, &auth, ACCEPT).await.map_err(resolve_err)?;
+        let (bytes, digest) = client.pull_manifest_raw(&reference, &auth, ACCEPT).await.map_err(resolve_err)?;
         if bytes.len() > MAX_MANIFEST {
             return Err(manifest_err(format!("the manifest is {} bytes, over the {MAX_MANIFEST}-byte limit", bytes.len())));
         }
@@ -149,7 +173,7 @@ impl Puller {
                 let chosen = self.platform.choose(&index).ok_or_else(|| Error::NoPlatform { name: shown.clone(), platform: self.platform.clone() })?;
                 self.store.put_bytes(&bytes, Some(&repo_digest)).map_err(store_err)?;
                 let by_digest = reference.clone_with_digest(chosen.digest().to_string());
-                let (bytes, digest) = self.client.pull_manifest_raw(&by_digest, &auth, ACCEPT).await.map_err(resolve_err)?;
+                let (bytes, digest) = client.pull_manifest_raw(&by_digest, &auth, ACCEPT).await.map_err(resolve_err)?;
                 if bytes.len() > MAX_MANIFEST || media_type(&bytes) != Kind::Manifest {
                     return Err(manifest_err(format!("the index's entry {digest} is not an image manifest")));
                 }
@@ -169,7 +193,7 @@ impl Puller {
         // Send for one lifetime only, and callers spawn it.
         let mut fetches = Vec::with_capacity(missing.len());
         for d in missing {
-            fetches.push(self.fetch(&reference, &shown, d, progress));
+            fetches.push(self.fetch(&client, &reference, &shown, d, progress));
         }
         // Every fetch runs to its end even when one fails: a fetch dropped
         // half way could leave a file its ingest never removes.
@@ -188,11 +212,11 @@ impl Puller {
     }
 
     /// Streams one blob into the store; answers the bytes fetched.
-    async fn fetch(&self, reference: &Reference, shown: &str, blob: &Descriptor, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<u64, Error> {
+    async fn fetch(&self, client: &Client, reference: &Reference, shown: &str, blob: &Descriptor, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<u64, Error> {
         let digest = blob.digest().to_string();
         let blob_err = |source| Error::Blob { name: shown.to_string(), digest: digest.clone(), source: Box::new(source) };
         let store_err = |source| Error::Store { name: shown.to_string(), source };
-        let mut stream = self.client.pull_blob_stream(reference, digest.as_str()).await.map_err(blob_err)?;
+        let mut stream = client.pull_blob_stream(reference, digest.as_str()).await.map_err(blob_err)?;
         let mut ingest = self.store.ingest_async().await.map_err(store_err)?;
         let total = blob.size();
         let mut last_report = 0;
