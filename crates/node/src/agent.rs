@@ -7,10 +7,18 @@
 pub mod atomic_writer;
 pub mod container_config;
 pub mod env;
+pub mod events;
+pub mod exec_sync;
+pub mod http_get;
 pub mod images;
+pub mod lifecycle;
 pub mod node_object;
 pub mod pod_status;
+pub mod probes;
 pub mod restart;
+pub mod sidecars;
+pub mod stop;
+pub mod termination_message;
 pub mod volumes;
 pub mod worker;
 
