@@ -1,7 +1,10 @@
 //! A pod's status as the kubelet reports it, from what the agent saw of
 //! its containers (pure, so each rule is tested on its own): phase,
-//! conditions, container statuses with state, last state and restarts,
-//! addresses, start time and QoS class.
+//! conditions, container statuses with state, last state, restarts,
+//! `started` and `ready` (as the probes found them), addresses, start time
+//! and QoS class. Sidecars (init containers with `restartPolicy: Always`)
+//! count as the kubelet counts them: in readiness, and as running while
+//! they run after the app containers ended.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, Pod};
@@ -20,6 +23,11 @@ pub struct Seen {
     pub state: State,
     /// How the previous attempt ended.
     pub last: Option<Ended>,
+    /// Running, and its startup probe passed (or it has none).
+    pub started: bool,
+    /// Started and its readiness probe passes (or it has none); for an
+    /// init container that is not a sidecar, ended successfully.
+    pub ready: bool,
 }
 
 /// A container's current state.
@@ -40,13 +48,15 @@ pub struct Ended {
     pub container_id: String,
     /// The OOM killer ended one of its processes.
     pub oom_killed: bool,
+    /// What it wrote to its termination message path (or its log's end).
+    pub message: Option<String>,
 }
 
 impl Ended {
     /// How the container `container_id` (`runc://<id>`) ended, from its
     /// shim's record.
     pub fn from_exit(exit: crate::shim::Exit, container_id: String) -> Ended {
-        Ended { exit_code: exit.exit_code, signal: exit.signal, started_at: exit.started_at, finished_at: exit.finished_at, container_id, oom_killed: exit.oom_killed }
+        Ended { exit_code: exit.exit_code, signal: exit.signal, started_at: exit.started_at, finished_at: exit.finished_at, container_id, oom_killed: exit.oom_killed, message: None }
     }
 
     /// Kubernetes' reason: `Completed` for 0, `OOMKilled` when the OOM
@@ -72,6 +82,9 @@ impl Ended {
         if let Some(s) = self.signal {
             t["signal"] = json!(s);
         }
+        if let Some(m) = self.message.as_ref().filter(|m| !m.is_empty()) {
+            t["message"] = json!(m);
+        }
         t
     }
 }
@@ -93,13 +106,16 @@ impl State {
 }
 
 /// The pod's phase (Kubernetes' `getPhase`): Pending until every init
-/// container succeeded and an app container started; Running while one
-/// runs or will restart; Succeeded or Failed when all ended for good.
-pub fn phase(restart_policy: &str, init_done: bool, app: &[Seen]) -> &'static str {
+/// container succeeded (every sidecar started) and an app container
+/// started; Running while one runs (a sidecar too) or will restart;
+/// Succeeded or Failed when all app containers ended for good and the
+/// sidecars stopped (how a sidecar ended does not count).
+pub fn phase(restart_policy: &str, init_done: bool, app: &[Seen], sidecars: &[&Seen]) -> &'static str {
     if !init_done || app.is_empty() {
         return "Pending";
     }
     let (mut running, mut waiting, mut succeeded, mut failed) = (0, 0, 0, 0);
+    running += sidecars.iter().filter(|c| matches!(c.state, State::Running { .. })).count();
     for c in app {
         match &c.state {
             State::Running { .. } => running += 1,
@@ -153,7 +169,7 @@ pub fn qos_class<'a>(containers: impl IntoIterator<Item = &'a Container>) -> &'s
     }
 }
 
-fn condition(pod: &Pod, type_: &str, ok: bool, reason: Option<&str>, now: &str) -> Value {
+fn condition(pod: &Pod, type_: &str, ok: bool, reason: Option<(&str, Option<&str>)>, now: &str) -> Value {
     let status = if ok { "True" } else { "False" };
     // The transition time moves only when the status does.
     let since = pod
@@ -166,20 +182,30 @@ fn condition(pod: &Pod, type_: &str, ok: bool, reason: Option<&str>, now: &str) 
         .map(|t| t.0.to_string())
         .unwrap_or_else(|| now.to_string());
     let mut c = json!({"type": type_, "status": status, "lastProbeTime": null, "lastTransitionTime": since});
-    if let Some(r) = reason {
+    if let Some((r, message)) = reason {
         c["reason"] = json!(r);
+        if let Some(m) = message {
+            c["message"] = json!(m);
+        }
     }
     c
 }
 
-fn container_json(c: &Seen, ready: bool) -> Value {
+/// The containers ContainersReady waits for, unready ones as the kubelet
+/// lists them (`[a b]`, Go's way of printing a list).
+fn unready(sidecars: &[&Seen], app: &[Seen]) -> Option<String> {
+    let names: Vec<&str> = sidecars.iter().copied().chain(app.iter()).filter(|c| !c.ready).map(|c| c.name.as_str()).collect();
+    (!names.is_empty()).then(|| format!("containers with unready status: [{}]", names.join(" ")))
+}
+
+fn container_json(c: &Seen) -> Value {
     let mut v = json!({
         "name": c.name,
         "image": c.image,
         "imageID": c.image_id,
-        "ready": ready,
+        "ready": c.ready,
         "restartCount": c.restart_count,
-        "started": matches!(c.state, State::Running { .. }),
+        "started": c.started,
         "state": c.state.json(),
         "lastState": c.last.as_ref().map(|e| json!({"terminated": e.json()})).unwrap_or_else(|| json!({})),
     });
@@ -206,10 +232,14 @@ pub fn status(pod: &Pod, o: &Observed, now: Timestamp) -> Value {
     let now = now.to_string();
     let spec = pod.spec.as_ref();
     let policy = spec.and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
-    let phase = phase(policy, o.init_done, o.app);
-    let all_running = !o.app.is_empty() && o.app.iter().all(|c| matches!(c.state, State::Running { .. }));
-    let not_ready = (!all_running).then_some(if matches!(phase, "Succeeded" | "Failed") { "PodCompleted" } else { "ContainersNotReady" });
-    let init_reason = (!o.init_done).then_some("ContainersNotInitialized");
+    let sidecar_names = super::sidecars::names(pod);
+    let sidecars: Vec<&Seen> = o.init.iter().filter(|c| sidecar_names.contains(&c.name)).collect();
+    let phase = phase(policy, o.init_done, o.app, &sidecars);
+    let terminal = matches!(phase, "Succeeded" | "Failed");
+    let unready = if o.app.is_empty() { Some("containers with unknown status".to_string()) } else { unready(&sidecars, o.app) };
+    let all_ready = unready.is_none() && !terminal;
+    let not_ready = if terminal { Some(("PodCompleted", None)) } else { unready.as_deref().map(|m| ("ContainersNotReady", Some(m))) };
+    let init_reason = (!o.init_done).then_some(("ContainersNotInitialized", None));
     let scheduled = pod
         .status
         .as_ref()
@@ -219,9 +249,9 @@ pub fn status(pod: &Pod, o: &Observed, now: Timestamp) -> Value {
         .unwrap_or_else(|| json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
     let conditions = vec![
         condition(pod, "PodReadyToStartContainers", o.sandbox_ready, None, &now),
-        condition(pod, "Initialized", o.init_done, init_reason.or(if o.init_done && !o.init.is_empty() && matches!(phase, "Succeeded" | "Failed") { Some("PodCompleted") } else { None }), &now),
-        condition(pod, "Ready", all_running, not_ready, &now),
-        condition(pod, "ContainersReady", all_running, not_ready, &now),
+        condition(pod, "Initialized", o.init_done, init_reason.or(if o.init_done && !o.init.is_empty() && terminal { Some(("PodCompleted", None)) } else { None }), &now),
+        condition(pod, "Ready", all_ready, not_ready, &now),
+        condition(pod, "ContainersReady", all_ready, not_ready, &now),
         scheduled,
     ];
     let mut status = json!({
@@ -231,10 +261,10 @@ pub fn status(pod: &Pod, o: &Observed, now: Timestamp) -> Value {
         "hostIPs": [{"ip": o.host_ip}],
         "startTime": o.start_time.to_string(),
         "qosClass": qos_class(spec.into_iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))),
-        "containerStatuses": o.app.iter().map(|c| container_json(c, matches!(c.state, State::Running { .. }))).collect::<Vec<_>>(),
+        "containerStatuses": o.app.iter().map(container_json).collect::<Vec<_>>(),
     });
     if !o.init.is_empty() {
-        status["initContainerStatuses"] = json!(o.init.iter().map(|c| container_json(c, matches!(&c.state, State::Terminated(e) if e.exit_code == 0))).collect::<Vec<_>>());
+        status["initContainerStatuses"] = json!(o.init.iter().map(container_json).collect::<Vec<_>>());
     }
     if let Some(ip) = &o.pod_ip {
         status["podIP"] = json!(ip);
@@ -248,11 +278,12 @@ mod tests {
     use super::*;
 
     fn seen(name: &str, state: State, last: Option<Ended>) -> Seen {
-        Seen { name: name.into(), image: "busybox".into(), image_id: String::new(), container_id: format!("runc://{name}"), restart_count: u32::from(last.is_some()), state, last }
+        let running = matches!(state, State::Running { .. });
+        Seen { name: name.into(), image: "busybox".into(), image_id: String::new(), container_id: format!("runc://{name}"), restart_count: u32::from(last.is_some()), state, last, started: running, ready: running }
     }
 
     fn ended(code: i32) -> Ended {
-        Ended { exit_code: code, signal: None, started_at: "2026-01-01T00:00:00Z".into(), finished_at: "2026-01-01T00:00:01Z".into(), container_id: "runc://x".into(), oom_killed: false }
+        Ended { exit_code: code, signal: None, started_at: "2026-01-01T00:00:00Z".into(), finished_at: "2026-01-01T00:00:01Z".into(), container_id: "runc://x".into(), oom_killed: false, message: None }
     }
 
     fn running() -> State {
@@ -265,15 +296,62 @@ mod tests {
 
     #[test]
     fn pod_status_phase_follows_kubernetes() {
-        assert_eq!(phase("Always", false, &[seen("a", waiting("PodInitializing"), None)]), "Pending");
-        assert_eq!(phase("Always", true, &[seen("a", waiting("ContainerCreating"), None)]), "Pending");
-        assert_eq!(phase("Always", true, &[seen("a", running(), None)]), "Running");
-        assert_eq!(phase("Always", true, &[seen("a", waiting("CrashLoopBackOff"), Some(ended(1)))]), "Running", "restarting");
-        assert_eq!(phase("Never", true, &[seen("a", State::Terminated(ended(0)), None)]), "Succeeded");
-        assert_eq!(phase("Never", true, &[seen("a", State::Terminated(ended(0)), None), seen("b", State::Terminated(ended(2)), None)]), "Failed");
-        assert_eq!(phase("OnFailure", true, &[seen("a", State::Terminated(ended(2)), None)]), "Running", "it will restart");
-        assert_eq!(phase("OnFailure", true, &[seen("a", State::Terminated(ended(0)), None)]), "Succeeded");
-        assert_eq!(phase("Never", true, &[seen("a", running(), None), seen("b", State::Terminated(ended(0)), None)]), "Running");
+        assert_eq!(phase("Always", false, &[seen("a", waiting("PodInitializing"), None)], &[]), "Pending");
+        assert_eq!(phase("Always", true, &[seen("a", waiting("ContainerCreating"), None)], &[]), "Pending");
+        assert_eq!(phase("Always", true, &[seen("a", running(), None)], &[]), "Running");
+        assert_eq!(phase("Always", true, &[seen("a", waiting("CrashLoopBackOff"), Some(ended(1)))], &[]), "Running", "restarting");
+        assert_eq!(phase("Never", true, &[seen("a", State::Terminated(ended(0)), None)], &[]), "Succeeded");
+        assert_eq!(phase("Never", true, &[seen("a", State::Terminated(ended(0)), None), seen("b", State::Terminated(ended(2)), None)], &[]), "Failed");
+        assert_eq!(phase("OnFailure", true, &[seen("a", State::Terminated(ended(2)), None)], &[]), "Running", "it will restart");
+        assert_eq!(phase("OnFailure", true, &[seen("a", State::Terminated(ended(0)), None)], &[]), "Succeeded");
+        assert_eq!(phase("Never", true, &[seen("a", running(), None), seen("b", State::Terminated(ended(0)), None)], &[]), "Running");
+    }
+
+    #[test]
+    fn pod_status_sidecars_keep_the_pod_running_until_they_stop() {
+        let sidecar = seen("proxy", running(), None);
+        let done = [seen("job", State::Terminated(ended(0)), None)];
+        assert_eq!(phase("Never", true, &done, &[&sidecar]), "Running", "the sidecar is being stopped");
+        let stopped = seen("proxy", State::Terminated(ended(143)), None);
+        assert_eq!(phase("Never", true, &done, &[&stopped]), "Succeeded", "how a sidecar ended does not count");
+        assert_eq!(phase("Never", true, &[seen("job", State::Terminated(ended(1)), None)], &[&stopped]), "Failed");
+    }
+
+    #[test]
+    fn pod_status_reports_readiness_started_and_sidecars() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "spec": {"restartPolicy": "Always", "initContainers": [{"name": "setup"}, {"name": "proxy", "restartPolicy": "Always"}], "containers": [{"name": "web"}]},
+        }))
+        .expect("a pod");
+        let now = Timestamp::from_second(1_800_000_000).expect("a time");
+        let setup = Seen { ready: true, ..seen("setup", State::Terminated(ended(0)), None) };
+        let proxy = seen("proxy", running(), None);
+        let web = Seen { ready: false, ..seen("web", running(), None) };
+        let init = [setup, proxy];
+        let app = [web.clone()];
+        let o = Observed { init: &init, app: &app, init_done: true, sandbox_ready: true, pod_ip: None, host_ip: "192.168.1.5".into(), start_time: now };
+        let s = status(&pod, &o, now);
+        let ready = &s["conditions"][2];
+        assert_eq!((ready["status"].as_str(), ready["reason"].as_str(), ready["message"].as_str()), (Some("False"), Some("ContainersNotReady"), Some("containers with unready status: [web]")));
+        let c = &s["containerStatuses"][0];
+        assert_eq!((c["started"].as_bool(), c["ready"].as_bool()), (Some(true), Some(false)), "running, readiness probe failing");
+        let statuses: Vec<(&str, bool, bool)> = s["initContainerStatuses"].as_array().into_iter().flatten().map(|c| (c["name"].as_str().unwrap_or(""), c["started"] == true, c["ready"] == true)).collect();
+        assert_eq!(statuses, [("setup", false, true), ("proxy", true, true)]);
+
+        let unstarted = Seen { started: false, ready: false, ..seen("proxy", running(), None) };
+        let init = [init[0].clone(), unstarted];
+        let app = [Seen { ready: true, ..web }];
+        let o = Observed { init: &init, app: &app, ..o };
+        let s = status(&pod, &o, now);
+        assert_eq!(s["conditions"][3]["message"], "containers with unready status: [proxy]", "a sidecar counts in ContainersReady");
+    }
+
+    #[test]
+    fn pod_status_terminated_states_carry_their_message() {
+        let e = Ended { message: Some("all done\n".into()), ..ended(0) };
+        assert_eq!(e.json()["message"], "all done\n");
+        assert!(Ended { message: Some(String::new()), ..ended(0) }.json().get("message").is_none(), "an empty message is left out");
     }
 
     #[test]

@@ -1,32 +1,44 @@
 //! One pod's worker: brings the pod's containers to what its spec says
-//! (network first, then init containers one by one, then the app
-//! containers), restarts them as its restart policy says with the
-//! kubelet's back-off, reports its status, and when the pod is deleted
-//! stops its containers gracefully (SIGTERM, the grace period, SIGKILL),
-//! takes everything down and lets the pod go. Level-triggered: after a
-//! restart of the agent it finds the pod's containers (named
-//! `<pod uid>-<container>-<attempt>`) and network again.
+//! (network first, then init containers one by one, sidecars started
+//! before the next, then the app containers), restarts them as its
+//! restart policy says with the kubelet's back-off (sidecars whatever it
+//! says), kills those whose liveness or startup probe failed, runs
+//! `postStart` hooks, reports its status with what the probes found, stops
+//! the sidecars once the app containers of a pod that does not restart
+//! them are done, and when the pod is deleted stops its containers
+//! gracefully (`stop`: preStop, SIGTERM, the grace period, SIGKILL,
+//! sidecars last), takes everything down and lets the pod go.
+//! Level-triggered: after a restart of the agent it finds the pod's
+//! containers (named `<pod uid>-<container>-<attempt>`) and network again;
+//! a changed probe result or a finished stop wakes it before its poll.
 
 use super::container_config;
 use super::env;
+use super::events;
 use super::images::{self, NotReady};
-use super::volumes;
+use super::lifecycle;
 use super::pod_status::{self, Ended, Observed, Seen, State};
+use super::probes::{self, Kind};
 use super::restart;
+use super::sidecars;
+use super::stop::{self, Stopping, Target};
+use super::termination_message;
+use super::volumes;
 use super::Ctx;
 use crate::containers::{Create, Status};
 use crate::spec::ContainerConfig;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Container, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::ResourceExt;
 use net::Attachment;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 /// How often a pod with live containers is looked at without a change.
@@ -34,6 +46,11 @@ const POLL: Duration = Duration::from_secs(1);
 /// How often ConfigMap, Secret, downward API and projected volumes are
 /// written again (the kubelet's sync period is a minute).
 const VOLUME_REFRESH: Duration = Duration::from_secs(30);
+/// The longest a `postStart` hook may take. The kubelet gives exec hooks
+/// no limit, but the worker waits for the hook (as the kubelet's sync
+/// does, so the next container starts after it), and a hook that never
+/// ends would hold up the pod for good, its deletion too.
+const POST_START_LIMIT: Duration = Duration::from_secs(120);
 
 /// What the worker keeps of one container between passes.
 #[derive(Debug, Default, Clone)]
@@ -58,22 +75,24 @@ pub struct Worker {
     volumes_at: Option<Instant>,
     /// The last FailedMount message, recorded once.
     mount_error: Option<String>,
+    probes: probes::Manager,
+    /// Containers being stopped in the background (a failed liveness or
+    /// startup probe or postStart hook; sidecars after the app containers).
+    stopping: Stopping,
+    /// Told when a probe result changed or a stop finished.
+    wake: Arc<Notify>,
+    /// Every init container succeeded or (a sidecar) started once: a
+    /// sidecar restarting later holds nothing up.
+    initialized: bool,
+    /// The app containers are done for good (restartPolicy Never or
+    /// OnFailure): the sidecars are stopped and not restarted.
+    finishing: bool,
+    /// Termination messages of ended attempts, read once.
+    messages: HashMap<String, Option<String>>,
 }
 
 fn container_id(uid: &str, name: &str, attempt: u32) -> String {
     format!("{uid}-{name}-{attempt}")
-}
-
-fn reference(pod: &Pod, container: Option<&str>) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("Pod".into()),
-        name: pod.metadata.name.clone(),
-        namespace: pod.metadata.namespace.clone(),
-        uid: pod.metadata.uid.clone(),
-        resource_version: pod.metadata.resource_version.clone(),
-        field_path: container.map(|c| format!("spec.containers{{{c}}}")),
-    }
 }
 
 /// A boxed future that owns what it uses, so an API call in flight
@@ -85,21 +104,44 @@ fn owned<T>(f: impl Future<Output = T> + Send + 'static) -> Pin<Box<dyn Future<O
 impl Worker {
     /// Records an Event about the pod (or one of its containers).
     fn event(&self, pod: &Pod, container: Option<&str>, type_: &'static str, reason: &'static str, message: String) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        let (ctx, r) = (self.ctx.clone(), reference(pod, container));
+        let (ctx, r) = (self.ctx.clone(), events::reference(pod, container));
         owned(async move { ctx.recorder.record(&r, type_, reason, message).await })
     }
 
     /// Runs the worker of the pod with `uid` on the versions `updates`
     /// brings (`None`: the pod is gone from the API).
     pub async fn run(ctx: Arc<Ctx>, uid: String, mut updates: mpsc::UnboundedReceiver<Option<Arc<Pod>>>) {
-        let mut w = Worker { ctx, uid, sandbox: None, start_time: Timestamp::now(), tracks: HashMap::new(), reported: None, volumes: None, volumes_at: None, mount_error: None };
+        let wake = Arc::new(Notify::new());
+        let mut w = Worker {
+            ctx,
+            uid,
+            sandbox: None,
+            start_time: Timestamp::now(),
+            tracks: HashMap::new(),
+            reported: None,
+            volumes: None,
+            volumes_at: None,
+            mount_error: None,
+            probes: probes::Manager::new(wake.clone()),
+            stopping: Stopping::default(),
+            wake: wake.clone(),
+            initialized: false,
+            finishing: false,
+            messages: HashMap::new(),
+        };
         let mut pod: Option<Arc<Pod>> = None;
         loop {
             let next = match &pod {
                 Some(p) => match w.pass(p.clone()).await {
                     Next::Done => return,
-                    Next::Poll => tokio::time::timeout(POLL, updates.recv()).await.ok(),
-                    Next::Idle => Some(updates.recv().await),
+                    Next::Poll => tokio::select! {
+                        update = tokio::time::timeout(POLL, updates.recv()) => update.ok(),
+                        _ = wake.notified() => None,
+                    },
+                    Next::Idle => tokio::select! {
+                        update = updates.recv() => Some(update),
+                        _ = wake.notified() => None,
+                    },
                 },
                 None => Some(updates.recv().await),
             };
@@ -110,7 +152,7 @@ impl Worker {
                     w.teardown().await;
                     return;
                 }
-                // The poll interval passed.
+                // The poll interval passed, or something woke the worker.
                 None => {}
             }
             // Only the newest of several queued versions matters.
@@ -179,28 +221,65 @@ impl Worker {
             }
         }
 
-        // Init containers, one at a time, each to a successful end.
+        // Init containers in order, each to a successful end, or (a
+        // sidecar) started before the next one runs.
+        if !self.initialized {
+            self.initialized = self.app_containers_exist(&spec.containers);
+            // After a restart of the agent, the stopped sidecars of a pod
+            // whose app containers are done stay stopped.
+            self.finishing = self.initialized && self.app_done_on_disk(&spec.containers, &policy);
+        }
         let mut init_seen = Vec::new();
-        let mut init_done = true;
+        let mut blocked = false;
         let mut init_failed = false;
         for c in spec.init_containers.clone().unwrap_or_default() {
-            let seen = self.container(pod.clone(), c, policy.clone(), true).await;
-            let done = matches!(&seen.state, State::Terminated(e) if e.exit_code == 0);
-            if let State::Terminated(e) = &seen.state
-                && e.exit_code != 0
-                && !restart::should_restart(&policy, e.exit_code)
-            {
-                init_failed = true;
+            if blocked {
+                init_seen.push(waiting_seen(&c, "PodInitializing"));
+                continue;
             }
+            let seen = if sidecars::is_sidecar(&c) {
+                // Restarted whatever the pod's policy, until the app
+                // containers are done for good.
+                let sidecar_policy = if self.finishing { "Never" } else { "Always" };
+                let mut seen = self.container(pod.clone(), c.clone(), sidecar_policy.into(), false).await;
+                self.observe(&pod, &c, &mut seen, true);
+                seen
+            } else {
+                let mut seen = self.container(pod.clone(), c.clone(), policy.clone(), true).await;
+                seen.ready = matches!(&seen.state, State::Terminated(e) if e.exit_code == 0);
+                seen.started = matches!(seen.state, State::Running { .. });
+                if let State::Terminated(e) = &seen.state
+                    && e.exit_code != 0
+                    && !restart::should_restart(&policy, e.exit_code)
+                {
+                    init_failed = true;
+                }
+                seen
+            };
+            // Once initialized, a restarting sidecar holds nothing up.
+            blocked = sidecars::holds_up(&c, &seen) && !self.initialized;
             init_seen.push(seen);
-            if !done {
-                init_done = false;
-                break;
-            }
         }
+        self.initialized |= !blocked;
+        let init_done = self.initialized;
         let mut app_seen = Vec::new();
         for c in spec.containers.clone() {
-            app_seen.push(if init_done { self.container(pod.clone(), c, policy.clone(), false).await } else { waiting_seen(&c, "PodInitializing") });
+            if !init_done {
+                app_seen.push(waiting_seen(&c, "PodInitializing"));
+                continue;
+            }
+            let mut seen = self.container(pod.clone(), c.clone(), policy.clone(), false).await;
+            self.observe(&pod, &c, &mut seen, false);
+            app_seen.push(seen);
+        }
+        // Probes run for running attempts only.
+        let running: HashSet<String> =
+            init_seen.iter().chain(&app_seen).filter(|s| matches!(s.state, State::Running { .. })).filter_map(|s| s.container_id.strip_prefix("runc://")).map(str::to_string).collect();
+        self.probes.keep_only(&running);
+        // The pod is done (or failed to initialize): its sidecars stop.
+        if !self.finishing && (init_failed || sidecars::app_done(&policy, &app_seen)) {
+            self.finishing = true;
+            self.stop_sidecars(&pod, &init_seen);
         }
         let mut status = {
             let observed = Observed {
@@ -242,7 +321,7 @@ impl Worker {
     async fn container(&mut self, pod: Arc<Pod>, c: Container, policy: String, init: bool) -> Seen {
         let uid = self.uid.clone();
         if !self.tracks.contains_key(&c.name) {
-            let track = self.recover(&c.name);
+            let track = self.recover(&pod, &c).await;
             self.tracks.insert(c.name.clone(), track);
         }
         let attempt = self.tracks.get(&c.name).map(|t| t.attempt).unwrap_or(0);
@@ -251,7 +330,7 @@ impl Worker {
         match status {
             Some(Status::Running { .. }) | Some(Status::Created { .. }) => self.seen(&c, &id, attempt),
             Some(Status::Exited(exit)) => {
-                let ended = Ended::from_exit(exit, format!("runc://{id}"));
+                let ended = self.ended(&pod, &c, attempt, exit).await;
                 let restarts = !init || ended.exit_code != 0;
                 if restarts && restart::should_restart(&policy, ended.exit_code) {
                     let (wait, due, first_backoff) = {
@@ -279,7 +358,9 @@ impl Worker {
                     }
                     // Start the next attempt; the one before the ended one goes.
                     if attempt > 0 {
-                        let _ = self.ctx.containers.remove(&container_id(&uid, &c.name, attempt - 1)).await;
+                        let previous = container_id(&uid, &c.name, attempt - 1);
+                        let _ = self.ctx.containers.remove(&previous).await;
+                        self.messages.remove(&previous);
                     }
                     let track = self.tracks.entry(c.name.clone()).or_default();
                     track.attempt += 1;
@@ -312,14 +393,125 @@ impl Worker {
 
     /// The container's last attempt found among this node's containers
     /// (after a restart of the agent), with how the one before ended.
-    fn recover(&self, name: &str) -> Track {
-        let prefix = format!("{}-{name}-", self.uid);
+    async fn recover(&mut self, pod: &Pod, c: &Container) -> Track {
+        let prefix = format!("{}-{}-", self.uid, c.name);
         let attempt = self.ctx.containers.list().iter().filter_map(|id| id.strip_prefix(&prefix)).filter_map(|a| a.parse::<u32>().ok()).max().unwrap_or(0);
-        let last = attempt.checked_sub(1).and_then(|prev| {
-            let id = container_id(&self.uid, name, prev);
-            crate::shim::read_exit(&self.ctx.containers.dir(&id).join("exit.json")).map(|e| Ended::from_exit(e, format!("runc://{id}")))
-        });
+        let mut last = None;
+        if let Some(prev) = attempt.checked_sub(1)
+            && let Some(exit) = crate::shim::read_exit(&self.ctx.containers.dir(&container_id(&self.uid, &c.name, prev)).join("exit.json"))
+        {
+            last = Some(self.ended(pod, c, prev, exit).await);
+        }
         Track { attempt, last, ..Track::default() }
+    }
+
+    /// Whether an app container was ever created: the pod initialized
+    /// before a restart of the agent.
+    fn app_containers_exist(&self, containers: &[Container]) -> bool {
+        let ids = self.ctx.containers.list();
+        containers.iter().any(|c| {
+            let prefix = format!("{}-{}-", self.uid, c.name);
+            ids.iter().any(|id| id.strip_prefix(&prefix).is_some_and(|a| a.parse::<u32>().is_ok()))
+        })
+    }
+
+    /// Whether every app container's last attempt ended and will not
+    /// run again, as the containers' records say.
+    fn app_done_on_disk(&self, containers: &[Container], policy: &str) -> bool {
+        let ids = self.ctx.containers.list();
+        policy != "Always"
+            && containers.iter().all(|c| {
+                let prefix = format!("{}-{}-", self.uid, c.name);
+                let last = ids.iter().filter_map(|id| id.strip_prefix(&prefix)).filter_map(|a| a.parse::<u32>().ok()).max();
+                last.and_then(|a| crate::shim::read_exit(&self.ctx.containers.dir(&container_id(&self.uid, &c.name, a)).join("exit.json")))
+                    .is_some_and(|exit| !restart::should_restart(policy, exit.exit_code))
+            })
+    }
+
+    /// How attempt `attempt` of `c` ended, with its termination message.
+    async fn ended(&mut self, pod: &Pod, c: &Container, attempt: u32, exit: crate::shim::Exit) -> Ended {
+        let id = container_id(&self.uid, &c.name, attempt);
+        let mut ended = Ended::from_exit(exit, format!("runc://{id}"));
+        if !self.messages.contains_key(&id) {
+            let message = termination_message::read(&self.pod_dir(), c, attempt, ended.exit_code, &self.log_path(pod, &c.name, attempt)).await;
+            self.messages.insert(id.clone(), message);
+        }
+        ended.message = self.messages.get(&id).cloned().flatten();
+        ended
+    }
+
+    fn pod_dir(&self) -> PathBuf {
+        self.ctx.pods_dir.join(&self.uid)
+    }
+
+    fn pod_ip(&self) -> String {
+        self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default()
+    }
+
+    /// The CRI log of an attempt, where the kubelet keeps it.
+    fn log_path(&self, pod: &Pod, name: &str, attempt: u32) -> PathBuf {
+        self.ctx.logs.join(format!("{}_{}_{}", pod.namespace().unwrap_or_default(), pod.name_any(), self.uid)).join(name).join(format!("{attempt}.log"))
+    }
+
+    /// `started` and `ready` of a sidecar or app container from its
+    /// probes (started for a new attempt here), and the kill of an
+    /// attempt whose liveness or startup probe failed.
+    fn observe(&mut self, pod: &Arc<Pod>, c: &Container, seen: &mut Seen, sidecar: bool) {
+        let (State::Running { started_at }, Some(id)) = (&seen.state, seen.container_id.strip_prefix("runc://")) else {
+            seen.started = false;
+            seen.ready = false;
+            return;
+        };
+        let id = id.to_string();
+        let running_for = started_at.parse::<Timestamp>().ok().and_then(|t| Duration::try_from(Timestamp::now().duration_since(t)).ok()).unwrap_or_default();
+        self.probes.watch(&self.ctx, pod, c, &id, running_for, &self.pod_ip());
+        let stopping = self.stopping.contains(&id);
+        seen.started = !stopping && self.probes.started(&id);
+        seen.ready = seen.started && self.probes.ready(&id);
+        if !stopping && let Some(kind) = self.probes.take_failure(&id) {
+            self.kill_unhealthy(pod, c, &id, kind, sidecar);
+        }
+    }
+
+    /// Stops an attempt whose liveness or startup probe failed; the
+    /// restart policy then decides whether it runs again.
+    fn kill_unhealthy(&mut self, pod: &Arc<Pod>, c: &Container, id: &str, kind: Kind, sidecar: bool) {
+        let probe = if kind == Kind::Startup { c.startup_probe.as_ref() } else { c.liveness_probe.as_ref() };
+        let what = kind.name().to_lowercase();
+        let message = if sidecar {
+            format!("Init container {} failed {what} probe", c.name)
+        } else if pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never") {
+            format!("Container {} failed {what} probe", c.name)
+        } else {
+            format!("Container {} failed {what} probe, will be restarted", c.name)
+        };
+        let grace = probe.and_then(|p| p.termination_grace_period_seconds).unwrap_or_else(|| pod_grace(pod));
+        let target = Target { id: id.to_string(), container: c.clone(), after: Vec::new(), message, pre_stop: true };
+        self.stop_in_background(pod, grace, vec![target]);
+    }
+
+    /// The app containers of a pod that does not restart them are done:
+    /// its running sidecars stop, the last one first.
+    fn stop_sidecars(&mut self, pod: &Arc<Pod>, init: &[Seen]) {
+        let specs: HashMap<&str, &Container> = pod.spec.iter().flat_map(|s| s.init_containers.iter().flatten()).filter(|c| sidecars::is_sidecar(c)).map(|c| (c.name.as_str(), c)).collect();
+        let running: Vec<(String, String)> = init
+            .iter()
+            .filter(|s| specs.contains_key(s.name.as_str()) && matches!(s.state, State::Running { .. }))
+            .filter_map(|s| s.container_id.strip_prefix("runc://").map(|id| (s.name.clone(), id.to_string())))
+            .collect();
+        let targets = sidecars::stop_order(pod, &running)
+            .into_iter()
+            .filter_map(|(name, id, after)| {
+                let container = (*specs.get(name.as_str())?).clone();
+                Some(Target { id, container, after, message: format!("Stopping container {name}"), pre_stop: true })
+            })
+            .collect();
+        self.stop_in_background(pod, pod_grace(pod), targets);
+    }
+
+    fn stop_in_background(&self, pod: &Arc<Pod>, grace_seconds: i64, targets: Vec<Target>) {
+        let grace = Duration::from_secs(u64::try_from(grace_seconds).unwrap_or(0));
+        stop::spawn(self.ctx.clone(), pod.clone(), self.pod_ip(), grace, targets, self.stopping.clone(), self.wake.clone());
     }
 
     fn seen(&self, c: &Container, id: &str, attempt: u32) -> Seen {
@@ -338,6 +530,8 @@ impl Worker {
                 State::Waiting { reason: "ContainerCreating".into(), message: None }
             },
             last: track.last.clone(),
+            started: false,
+            ready: false,
         }
     }
 
@@ -393,7 +587,12 @@ impl Worker {
             Ok(config) => config,
             Err(message) => return self.failed_start(pod, c, &id, attempt, "CreateContainerConfigError", message).await,
         };
-        let log = self.ctx.logs.join(format!("{}_{}_{}", pod.namespace().unwrap_or_default(), pod.name_any(), self.uid)).join(&c.name).join(format!("{attempt}.log"));
+        let mut config = config;
+        match termination_message::prepare(&self.pod_dir(), &c, attempt) {
+            Ok(mount) => config.mounts.extend(mount),
+            Err(message) => return self.failed_start(pod, c, &id, attempt, "CreateContainerConfigError", message).await,
+        }
+        let log = self.log_path(&pod, &c.name, attempt);
         let create = Create { id: id.clone(), config, layers: ready.layers.clone(), log };
         match self.ctx.containers.start(create).await {
             Ok(_) => {
@@ -402,9 +601,23 @@ impl Worker {
                 let track = self.tracks.entry(c.name.clone()).or_default();
                 track.waiting = None;
                 track.retry_at = None;
+                self.post_start(&pod, &c, &id).await;
                 self.seen(&c, &id, attempt)
             }
             Err(e) => self.failed_start(pod, c, &id, attempt, "RunContainerError", e.to_string()).await,
+        }
+    }
+
+    /// Runs the container's postStart hook; when it fails, the container
+    /// is killed (and restarted as its policy says), as the kubelet does.
+    async fn post_start(&mut self, pod: &Arc<Pod>, c: &Container, id: &str) {
+        let Some(hook) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) else { return };
+        if let Err(message) = lifecycle::run(&self.ctx, pod, c, id, hook, &self.pod_ip(), POST_START_LIMIT).await {
+            tracing::warn!(pod = %pod.name_any(), container = %c.name, %message, "postStart hook failed");
+            // The message stays out of the Event: a command line may hold secrets.
+            self.event(pod, Some(&c.name), "Warning", "FailedPostStartHook", "PostStartHook failed".into()).await;
+            let target = Target { id: id.to_string(), container: c.clone(), after: Vec::new(), message: "FailedPostStartHook".into(), pre_stop: true };
+            self.stop_in_background(pod, pod_grace(pod), vec![target]);
         }
     }
 
@@ -434,35 +647,32 @@ impl Worker {
         container_config::build(inputs, c)
     }
 
-    /// The pod is being deleted: its containers stop (SIGTERM, then
-    /// SIGKILL after the grace period), everything goes, then the pod.
+    /// The pod is being deleted: its containers stop (preStop, SIGTERM,
+    /// SIGKILL after the grace period; sidecars after the app
+    /// containers), everything goes, then the pod.
     async fn terminate(&mut self, pod: Arc<Pod>) {
-        let grace = pod.metadata.deletion_grace_period_seconds.or(pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds)).unwrap_or(30).max(0) as u64;
+        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or_else(|| pod_grace(&pod));
+        self.probes.keep_only(&HashSet::new());
         let prefix = format!("{}-", self.uid);
         let ids: Vec<String> = self.ctx.containers.list().into_iter().filter(|id| id.starts_with(&prefix)).collect();
         let mut running = Vec::new();
-        for id in &ids {
-            if matches!(self.ctx.containers.status(id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
+        for id in ids {
+            if matches!(self.ctx.containers.status(&id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
                 let name = id.strip_prefix(&prefix).and_then(|rest| rest.rsplit_once('-')).map(|(n, _)| n.to_string()).unwrap_or_default();
-                self.event(&pod, Some(&name), "Normal", "Killing", format!("Stopping container {name}")).await;
-                let _ = self.ctx.containers.signal(id, "TERM").await;
-                running.push(id.clone());
+                running.push((name, id));
             }
         }
-        let deadline = Instant::now() + Duration::from_secs(grace);
-        while !running.is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let mut still = Vec::new();
-            for id in running {
-                if matches!(self.ctx.containers.status(&id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
-                    still.push(id);
-                }
-            }
-            running = still;
-        }
-        for id in &running {
-            let _ = self.ctx.containers.signal(id, "KILL").await;
-        }
+        let spec = pod.spec.clone().unwrap_or_default();
+        let targets = sidecars::stop_order(&pod, &running)
+            .into_iter()
+            .map(|(name, id, after)| {
+                let container = spec.containers.iter().chain(spec.init_containers.iter().flatten()).find(|c| c.name == name).cloned().unwrap_or_else(|| Container { name: name.clone(), ..Container::default() });
+                // A container stopping already had its preStop hook.
+                Target { pre_stop: !self.stopping.contains(&id), id, container, after, message: format!("Stopping container {name}") }
+            })
+            .collect();
+        let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+        stop::stop(&self.ctx, &pod, &self.pod_ip(), grace, targets).await;
         self.teardown().await;
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &pod.namespace().unwrap_or_default());
         let params = DeleteParams { grace_period_seconds: Some(0), preconditions: Some(Preconditions { uid: pod.uid(), resource_version: None }), ..DeleteParams::default() };
@@ -478,6 +688,8 @@ impl Worker {
 
     /// Removes every container of the pod and its network and files.
     async fn teardown(&mut self) {
+        self.probes.keep_only(&HashSet::new());
+        self.messages.clear();
         let prefix = format!("{}-", self.uid);
         let ids: Vec<String> = self.ctx.containers.list().into_iter().filter(|id| id.starts_with(&prefix)).collect();
         for id in ids {
@@ -507,6 +719,11 @@ enum Next {
     Done,
 }
 
+/// The pod's `terminationGracePeriodSeconds` (30 unless set).
+fn pod_grace(pod: &Pod) -> i64 {
+    pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).max(0)
+}
+
 fn track_message(t: &Track) -> Option<String> {
     t.waiting.as_ref().and_then(|(_, m)| m.clone())
 }
@@ -520,5 +737,7 @@ fn waiting_seen(c: &Container, reason: &str) -> Seen {
         restart_count: 0,
         state: State::Waiting { reason: reason.into(), message: None },
         last: None,
+        started: false,
+        ready: false,
     }
 }
