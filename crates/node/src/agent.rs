@@ -10,6 +10,7 @@ pub mod env;
 pub mod etc_files;
 pub mod events;
 pub mod exec_sync;
+pub mod host_ports;
 pub mod http_get;
 pub mod image_gc;
 pub mod images;
@@ -80,6 +81,8 @@ pub struct Options {
     pub image_gc: image::gc::Policy,
     /// The hard eviction thresholds the pressure conditions report.
     pub eviction_hard: node_object::Thresholds,
+    /// The most one image layer may unpack to (decompression bombs).
+    pub max_layer_size: u64,
 }
 
 /// What every pod worker shares.
@@ -124,7 +127,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
             .with_log_rotation(options.container_log_max_size, options.container_log_max_files),
         network: Arc::new(network),
         puller: Puller::new(store.clone(), options.registries.clone()),
-        layers: Layers::new(&store),
+        layers: Layers::new(&store).with_max_unpacked(options.max_layer_size),
         logs: options.data_dir.join("logs"),
         pods_dir: options.data_dir.join("pods"),
         recorder: Recorder::new(client.clone(), "kubelet"),

@@ -71,6 +71,11 @@ pub struct UpArgs {
     /// in the kubelet's syntax (the default is the kubelet's).
     #[arg(long, default_value = "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%", value_parser = parse_eviction_hard)]
     pub eviction_hard: node::agent::node_object::Thresholds,
+    /// The most one image layer may unpack to (a quantity); larger layers,
+    /// decompression bombs among them, are refused before they fill the
+    /// disk.
+    #[arg(long, default_value = "32Gi", value_parser = parse_bytes)]
+    pub max_layer_size: u64,
     #[command(flatten)]
     pub registries: crate::image_cli::RegistryFlags,
 }
@@ -260,6 +265,7 @@ async fn serve(args: UpArgs) -> Result<()> {
             container_log_max_size: args.container_log_max_size,
             container_log_max_files: args.container_log_max_files,
             eviction_hard: args.eviction_hard,
+            max_layer_size: args.max_layer_size,
             image_gc: {
                 let policy = image::gc::Policy { high_threshold_percent: args.image_gc_high_threshold, low_threshold_percent: args.image_gc_low_threshold, ..image::gc::Policy::default() };
                 policy.validate().map_err(|e| anyhow::anyhow!("--image-gc-low-threshold must not be over --image-gc-high-threshold: {e}"))?;

@@ -1,7 +1,8 @@
-//! Hostile images on the node agent: a layer with `..` in a path and one
-//! whose symlink points at a host directory are pulled from a real
-//! registry for a pod; the first is refused with a clear event, neither
-//! writes anything on the host. Needs root, runc, nft, docker-registry,
+//! Hostile images on the node agent: a layer with `..` in a path, one
+//! whose symlink points at a host directory, and a decompression bomb over
+//! the node's `--max-layer-size` are pulled from a real registry for pods;
+//! the first and the last are refused with a clear event, none writes
+//! anything on the host. Needs root, runc, nft, docker-registry,
 //! skopeo and busybox-static, as node_agent.rs.
 
 #[path = "../../image/tests/support/mod.rs"]
@@ -55,7 +56,7 @@ fn events(c: &Cluster, pod: &str) -> String {
 
 #[test]
 fn node_hostile_images_are_refused_or_contained_needs_root() {
-    let c = Cluster::start();
+    let c = Cluster::start_with(&["--max-layer-size", "8Mi"]);
     let host_dir = c.dir.path().join("host-target");
     std::fs::create_dir(&host_dir).expect("mkdir");
 
@@ -88,4 +89,35 @@ fn node_hostile_images_are_refused_or_contained_needs_root() {
     });
     assert_eq!(std::fs::read_dir(&host_dir).expect("reads").count(), 0, "nothing was written through the symlink");
     assert!(!c.dir.path().join("escaped-by-dotdot").exists() && !std::path::Path::new("/escaped-by-dotdot").exists());
+
+    // A decompression bomb: 64 MiB of zeros that gzip to a few dozen
+    // KiB, over this node's 8 MiB limit.
+    let zeros = vec![0u8; 64 << 20];
+    let mut bomb = tar::Builder::new(Vec::new());
+    entry(&mut bomb, "bomb", tar::EntryType::Regular, None, &zeros);
+    let bomb_image = push(&c, "bomb", &bomb.into_inner().expect("a tar"));
+    c.ok(&["run", "bomb", &format!("--image={bomb_image}"), "--restart=Never"]);
+    let mut seen = String::new();
+    c.until("the bomb to be refused", Duration::from_secs(60), || {
+        seen = events(&c, "bomb");
+        seen.contains("Failed to pull image")
+    });
+    assert!(seen.contains("the layer unpacks to more than 8388608 bytes, the limit of this node"), "{seen}");
+    let layers = c.data().join("images/layers");
+    let unpacked: u64 = walk_size(&layers);
+    assert!(unpacked < 16 << 20, "at most the limit reached the disk: {unpacked} bytes under {}", layers.display());
+}
+
+/// Bytes of the regular files under `dir`.
+fn walk_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => walk_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
 }

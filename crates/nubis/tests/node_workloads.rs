@@ -32,15 +32,41 @@ fn node_workloads_deployment_replicas_and_crash_loop_back_off_needs_root() {
     let c = Cluster::start();
     let image = format!("{}/tools/busybox:v1", c.registry);
 
-    // A crashing container first: its back-off runs while the rest goes.
+    // A crashing container first: its back-off runs while the rest goes,
+    // watched from the start so each restart's time is known.
     c.ok(&["run", "crash", &format!("--image={image}"), "--", "/bin/sh", "-c", "exit 1"]);
     let t0 = Instant::now();
+    std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch_restarts(&c, t0));
+        deployment_and_host_port(&c, &image);
+        let (restarts_at, saw_back_off) = watcher.join().expect("the watcher ends");
+        check_back_off(&c, &restarts_at, saw_back_off);
+    });
+}
 
+/// When each of the first three restarts of `crash` was seen (polling),
+/// and whether CrashLoopBackOff was.
+fn watch_restarts(c: &Cluster, t0: Instant) -> (Vec<Duration>, bool) {
+    let mut restarts_at: Vec<Duration> = Vec::new();
+    let mut saw_back_off = false;
+    while restarts_at.len() < 3 && t0.elapsed() < Duration::from_secs(120) {
+        let status = &c.json(&["get", "pod", "crash"])["status"]["containerStatuses"][0];
+        saw_back_off |= status["state"]["waiting"]["reason"] == "CrashLoopBackOff";
+        let count = status["restartCount"].as_u64().unwrap_or(0) as usize;
+        while restarts_at.len() < count.min(3) {
+            restarts_at.push(t0.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (restarts_at, saw_back_off)
+}
+
+fn deployment_and_host_port(c: &Cluster, image: &str) {
     c.ok(&["create", "deployment", "web", &format!("--image={image}"), "--replicas=3", "--", "/bin/sleep", "3600"]);
-    c.until("3 replicas running", Duration::from_secs(60), || running_pods(&c, "app=web").len() == 3);
-    let pods = running_pods(&c, "app=web");
+    c.until("3 replicas running", Duration::from_secs(60), || running_pods(c, "app=web").len() == 3);
+    let pods = running_pods(c, "app=web");
     let uids: BTreeSet<String> = pods.iter().filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string)).collect();
-    let containers = running_containers(&c);
+    let containers = running_containers(c);
     for uid in &uids {
         assert!(containers.iter().any(|id| id.starts_with(uid.as_str())), "a running container for pod {uid} in {containers:?}");
     }
@@ -51,27 +77,35 @@ fn node_workloads_deployment_replicas_and_crash_loop_back_off_needs_root() {
     let victim_uid = pods[0]["metadata"]["uid"].as_str().expect("a uid").to_string();
     c.ok(&["delete", "pod", &victim, "--grace-period=1"]);
     c.until("a replacement running", Duration::from_secs(60), || {
-        let now = running_pods(&c, "app=web");
+        let now = running_pods(c, "app=web");
         now.len() == 3 && now.iter().all(|p| p["metadata"]["uid"] != victim_uid.as_str())
     });
-    c.until("the deleted pod's container to go", Duration::from_secs(30), || !running_containers(&c).iter().any(|id| id.starts_with(victim_uid.as_str())));
+    c.until("the deleted pod's container to go", Duration::from_secs(30), || !running_containers(c).iter().any(|id| id.starts_with(victim_uid.as_str())));
 
-    // The crashing container's restarts come at growing intervals: at
-    // once, then after 10 s, then 20 s (CrashLoopBackOff in between).
-    let mut restarts_at: Vec<Duration> = Vec::new();
-    let mut saw_back_off = false;
-    c.until("three restarts of crash", Duration::from_secs(90), || {
-        let status = &c.json(&["get", "pod", "crash"])["status"]["containerStatuses"][0];
-        saw_back_off |= status["state"]["waiting"]["reason"] == "CrashLoopBackOff";
-        let count = status["restartCount"].as_u64().unwrap_or(0) as usize;
-        while restarts_at.len() < count.min(3) {
-            restarts_at.push(t0.elapsed());
-        }
-        restarts_at.len() >= 3
+    // A host port: the node's own address (the bridge's, in this test's
+    // namespace), port 18080, reaches the pod's httpd.
+    c.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: hostport}}\nspec:\n  containers:\n  - name: web\n    image: {image}\n    command: [/bin/httpd, -f, -p, \"8080\", -h, /etc]\n    ports: [{{containerPort: 8080, hostPort: 18080}}]\n"
+    ));
+    c.until("hostport to run", Duration::from_secs(60), || c.json(&["get", "pod", "hostport"])["status"]["phase"] == "Running");
+    let mut answer = String::new();
+    c.until("the host port to answer", Duration::from_secs(20), || {
+        answer = c.http_get("10.88.0.1:18080".parse().expect("an address"), "/marker").unwrap_or_default();
+        answer.contains("served by a real container")
     });
+    c.ok(&["delete", "pod", "hostport", "--grace-period=1"]);
+    c.until("the host port to go with its pod", Duration::from_secs(20), || c.http_get("10.88.0.1:18080".parse().expect("an address"), "/marker").is_err());
+
+}
+
+/// The crashing container's restarts come at growing intervals: at once,
+/// then after 10 s, then 20 s (CrashLoopBackOff in between).
+fn check_back_off(c: &Cluster, restarts_at: &[Duration], saw_back_off: bool) {
+    assert_eq!(restarts_at.len(), 3, "three restarts of crash: {restarts_at:?}");
     assert!(saw_back_off, "CrashLoopBackOff was reported while waiting");
     let second_gap = restarts_at[1].saturating_sub(restarts_at[0]);
     let third_gap = restarts_at[2].saturating_sub(restarts_at[1]);
+    assert!(restarts_at[0] < Duration::from_secs(8), "the first restart came at once: {restarts_at:?}");
     assert!(second_gap >= Duration::from_secs(8), "the second restart waited the 10 s back-off: {restarts_at:?}");
     assert!(third_gap >= Duration::from_secs(17) && third_gap > second_gap, "the back-off doubled: {restarts_at:?}");
     let back_off = c.ok(&["get", "events", "--field-selector", "involvedObject.name=crash,reason=BackOff", "-o", "custom-columns=M:.message", "--no-headers"]);

@@ -85,7 +85,7 @@ pub async fn will_pull(puller: &Puller, reference: &str, policy_declared: Option
 }
 
 /// Makes `reference` ready under `policy`.
-pub async fn ensure(puller: &Puller, reference: &str, policy_declared: Option<&str>, creds: &Credentials) -> Result<Ready, NotReady> {
+pub async fn ensure(puller: &Puller, layers: &Layers, reference: &str, policy_declared: Option<&str>, creds: &Credentials) -> Result<Ready, NotReady> {
     let name = ImageName::parse(reference).map_err(|e| NotReady { reason: "InvalidImageName", message: e.to_string() })?;
     let store = puller.store().clone();
     let present = {
@@ -103,9 +103,9 @@ pub async fn ensure(puller: &Puller, reference: &str, policy_declared: Option<&s
         }
     };
     let (layers, config) = {
-        let (store, image) = (store.clone(), image.clone());
+        let (store, image, unpacker) = (store.clone(), image.clone(), layers.clone());
         tokio::task::spawn_blocking(move || -> Result<_, String> {
-            let layers = Layers::new(&store).for_image(&image).map_err(|e| e.to_string())?;
+            let layers = unpacker.for_image(&image).map_err(|e| e.to_string())?;
             let manifest = store.manifest(&image).map_err(|e| e.to_string())?;
             let config: ImageConfiguration = store.read_json(manifest.config().digest()).map_err(|e| e.to_string())?;
             Ok((layers, config))

@@ -15,6 +15,7 @@
 use super::container_config;
 use super::env;
 use super::events;
+use super::host_ports;
 use super::images::{self, NotReady};
 use super::lifecycle;
 use super::pod_status::{self, Ended, Observed, Seen, State};
@@ -180,7 +181,18 @@ impl Worker {
         }
         if self.sandbox.is_none() {
             let (network, id) = (self.ctx.network.clone(), self.uid.clone());
-            match tokio::task::spawn_blocking(move || network.setup(&id)).await {
+            // The pod's address, then its host ports (a port another pod
+            // holds fails the sandbox, which is tried again).
+            let ports_of = {
+                let pod = pod.clone();
+                move |a: &net::Attachment| host_ports::of(&pod, a.ip)
+            };
+            let setup = move || -> Result<net::Attachment, net::pod_network::Error> {
+                let a = network.setup(&id)?;
+                network.set_host_ports(&id, ports_of(&a))?;
+                Ok(a)
+            };
+            match tokio::task::spawn_blocking(setup).await {
                 Ok(Ok(a)) => self.sandbox = Some(a),
                 Ok(Err(e)) => {
                     self.event(&pod, None, "Warning", "FailedCreatePodSandBox", format!("Failed to create pod sandbox: {e}")).await;
@@ -558,7 +570,7 @@ impl Worker {
         if needs_pull {
             self.event(&pod, Some(&c.name), "Normal", "Pulling", format!("Pulling image \"{image_ref}\"")).await;
         }
-        let ready = match images::ensure(&self.ctx.puller, &image_ref, c.image_pull_policy.as_deref(), &creds).await {
+        let ready = match images::ensure(&self.ctx.puller, &self.ctx.layers, &image_ref, c.image_pull_policy.as_deref(), &creds).await {
             Ok(ready) => ready,
             Err(NotReady { reason, message }) => {
                 let track = self.tracks.entry(c.name.clone()).or_default();
