@@ -32,36 +32,33 @@ pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<(
     w.write_all(&frame)
 }
 
-pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
-    let mut head = [0u8; 5];
-    match r.read_exact(&mut head) {
-        Ok(()) => {}
+/// A frame's header read (`Ok(None)` at the end of the stream): its
+/// kind and an empty payload of its length, checked against the limit.
+fn start_frame(head: io::Result<[u8; 5]>) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let head = match head {
+        Ok(h) => h,
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
-    }
+    };
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
     if len > MAX_FRAME {
         return Err(io::Error::new(io::ErrorKind::InvalidData, format!("an attach frame of {len} bytes")));
     }
-    let mut payload = vec![0u8; len];
+    Ok(Some((head[0], vec![0u8; len])))
+}
+
+pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut head = [0u8; 5];
+    let Some((kind, mut payload)) = start_frame(r.read_exact(&mut head).map(|()| head))? else { return Ok(None) };
     r.read_exact(&mut payload)?;
-    Ok(Some((head[0], payload)))
+    Ok(Some((kind, payload)))
 }
 
 async fn read_frame_async(r: &mut (impl tokio::io::AsyncRead + Unpin)) -> io::Result<Option<(u8, Vec<u8>)>> {
     let mut head = [0u8; 5];
-    match r.read_exact(&mut head).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("an attach frame of {len} bytes")));
-    }
-    let mut payload = vec![0u8; len];
+    let Some((kind, mut payload)) = start_frame(r.read_exact(&mut head).await.map(|_| head))? else { return Ok(None) };
     r.read_exact(&mut payload).await?;
-    Ok(Some((head[0], payload)))
+    Ok(Some((kind, payload)))
 }
 
 /// Parses a resize payload.
