@@ -149,10 +149,13 @@ impl Worker {
             match next {
                 // A newer version, or the pod's removal from the API.
                 Some(Some(Some(p))) => pod = Some(p),
-                Some(Some(None)) | Some(None) => {
+                Some(Some(None)) => {
                     w.teardown().await;
                     return;
                 }
+                // The agent is stopping (its channel closed): the pod's
+                // containers outlive it and are found again at its start.
+                Some(None) => return,
                 // The poll interval passed, or something woke the worker.
                 None => {}
             }
