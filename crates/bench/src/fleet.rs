@@ -6,6 +6,7 @@
 //! and the controllers) at that size, and its CPU use once everything has
 //! settled. The simulated nodes' own memory is reported beside it.
 
+use crate::procfs::{cpu_time, memory};
 use crate::server::Server;
 use crate::stats::ms;
 use anyhow::{Context, Result};
@@ -30,32 +31,6 @@ fn deployment(name: &str, replicas: usize) -> Result<Deployment> {
             },
         },
     }))?)
-}
-
-/// Resident and peak resident memory of a process, from /proc.
-fn memory(pid: u32) -> Result<(String, String)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .with_context(|| format!("{name} in /proc/{pid}/status"))
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-/// CPU time (user + system) the process has used so far.
-fn cpu_time(pid: u32) -> Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which may itself hold spaces.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("/proc/PID/stat format")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| -> Result<u64> { Ok(fields.get(i).context("/proc/PID/stat field")?.parse()?) };
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
-    let total = ticks(11)? + ticks(12)?;
-    // Linux reports in USER_HZ, 100 on every architecture Nubis targets.
-    Ok(Duration::from_millis(total * 10))
 }
 
 pub async fn fleet(nubis: &Path, nodes: usize, deployments: usize, replicas: usize, settle: Duration) -> Result<()> {

@@ -1,9 +1,16 @@
 //! `nubis-bench`: starts the real `nubis` binary on a fresh data dir and
 //! measures what BENCHMARKS.md reports: start-up to ready, durable creates
 //! under concurrency, large lists, watch latency, idle memory, scheduling
-//! throughput and a 10,000-pod fleet.
+//! throughput and a 10,000-pod fleet; and, as root, the node agent's
+//! figures (pod startup, pods at rest, image pulls) on a private host in a
+//! network namespace of the bench's own.
 
 mod fleet;
+mod image_pull;
+mod node_host;
+mod pod_startup;
+mod pods_idle;
+mod procfs;
 mod server;
 mod stats;
 mod scenarios;
@@ -105,8 +112,53 @@ enum What {
         #[arg(long, default_value_t = 30)]
         settle_seconds: u64,
     },
-    /// Everything above with the default sizes.
+    /// Pod startup latency on the real node agent (root): pods created
+    /// `batch` at a time, each from its create to all its containers
+    /// started as seen through a watch, the image already present.
+    PodStartup {
+        #[arg(long, default_value_t = 100)]
+        pods: usize,
+        #[arg(long, default_value_t = 10)]
+        batch: usize,
+    },
+    /// The node agent at rest (root): CPU and memory of `nubis up` and of
+    /// the shims with `pods` sleeping pods, over `seconds`.
+    PodsIdle {
+        #[arg(long, default_value_t = 200)]
+        pods: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Pull and unpack of a large image from a loopback registry (root):
+    /// `nubis image pull` and the image crate's unpacking against `skopeo
+    /// copy` and `tar -x` (medians of runs).
+    ImagePull {
+        #[arg(long, default_value_t = 100)]
+        size_mb: usize,
+        #[arg(long, default_value_t = 4)]
+        layers: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Everything above that needs no root, with the default sizes (the
+    /// node agent's scenarios, pod-startup, pods-idle and image-pull, run
+    /// on their own as root).
     All,
+}
+
+/// Runs a node agent scenario inside a network namespace of its own, on
+/// a runtime whose threads are all in it (this one's are not).
+async fn on_private_host<F, Fut>(scenario: &str, nubis: &std::path::Path, run: F) -> Result<()>
+where
+    F: FnOnce(PathBuf, node_host::Namespace) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    use anyhow::Context;
+    node_host::needs_root(scenario)?;
+    // The server starts shims with its own path: an absolute one works
+    // from any directory.
+    let nubis = std::fs::canonicalize(nubis).with_context(|| format!("the nubis binary {}", nubis.display()))?;
+    tokio::task::spawn_blocking(move || node_host::run_in_namespace(move |ns| run(nubis, ns))).await?
 }
 
 fn main() -> Result<()> {
@@ -127,6 +179,15 @@ fn main() -> Result<()> {
             What::Scheduler { nodes, pods, clients } => scheduling::scheduler_only(&cli.nubis, nodes, pods, clients).await,
             What::Fleet { nodes, deployments, replicas, settle_seconds } => {
                 fleet::fleet(&cli.nubis, nodes, deployments, replicas, std::time::Duration::from_secs(settle_seconds)).await
+            }
+            What::PodStartup { pods, batch } => {
+                on_private_host("pod-startup", &cli.nubis, move |nubis, ns| async move { pod_startup::pod_startup(&nubis, ns, pods, batch).await }).await
+            }
+            What::PodsIdle { pods, seconds } => {
+                on_private_host("pods-idle", &cli.nubis, move |nubis, ns| async move { pods_idle::pods_idle(&nubis, ns, pods, seconds).await }).await
+            }
+            What::ImagePull { size_mb, layers, runs } => {
+                on_private_host("image-pull", &cli.nubis, move |nubis, ns| async move { image_pull::image_pull(&nubis, ns, size_mb, layers, runs).await }).await
             }
             What::All => {
                 scenarios::startup(&cli.nubis, 10).await?;

@@ -101,6 +101,11 @@ impl Process {
         Ok(Process(command.spawn().context("starting a child process")?))
     }
 
+    /// Takes over a child started elsewhere (whose pipes were taken).
+    pub fn from_child(child: Child) -> Process {
+        Process(child)
+    }
+
     pub fn id(&self) -> u32 {
         self.0.id()
     }
