@@ -6,8 +6,8 @@
 //! runs are its children: their CPU time is reported beside the
 //! process's own, as is the whole machine's.
 //!
-//! The pods name the node in `spec.nodeName`: the Node advertises 110
-//! pods, the kubelet's default, so the scheduler would place no more.
+//! The pods name the node in `spec.nodeName`, which is started with
+//! `--max-pods 1000` (the kubelet's default is 110).
 
 use crate::node_host::{self, Namespace, NodeServer, Registry};
 use crate::procfs;

@@ -1,9 +1,12 @@
 //! The node agent's loop (the kubelet's): registers this machine as a Node
-//! and keeps its Lease, watches the pods bound to it, and gives each pod a
-//! worker (`worker`) that runs it. After a restart it finds its pods'
+//! and keeps its Lease, watches the pods bound to it, admits each new one
+//! when the node has room (`admission`) and gives it a worker (`worker`)
+//! that runs it. After a restart it finds its pods'
 //! containers and network again; containers and networks of pods that no
 //! longer exist are removed once the first list is in.
 
+pub mod admission;
+pub mod rejected_pods;
 pub mod atomic_writer;
 pub mod container_config;
 pub mod env;
@@ -22,6 +25,7 @@ pub mod restart;
 pub mod sidecars;
 pub mod stop;
 pub mod termination_message;
+pub mod tokens;
 pub mod volumes;
 pub mod worker;
 
@@ -83,6 +87,8 @@ pub struct Options {
     pub eviction_hard: node_object::Thresholds,
     /// The most one image layer may unpack to (decompression bombs).
     pub max_layer_size: u64,
+    /// The most pods the node runs (the kubelet's `--max-pods`).
+    pub max_pods: u64,
 }
 
 /// What every pod worker shares.
@@ -97,6 +103,8 @@ pub struct Ctx {
     pub logs: PathBuf,
     pub pods_dir: PathBuf,
     pub recorder: Recorder,
+    /// Service account tokens of projected volumes, while fresh.
+    pub tokens: tokens::Tokens,
 }
 
 /// Runs the agent until its pod watch ends.
@@ -112,7 +120,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         let (cidr, state, netns) = (options.pod_cidr, options.data_dir.join("network"), options.data_dir.join("netns"));
         tokio::task::spawn_blocking(move || PodNetwork::open(cidr, "nubis0", &state, &netns)).await??
     };
-    let machine = node_object::Machine::measure(&options.data_dir);
+    let machine = node_object::Machine::measure(&options.data_dir, options.max_pods);
     let object = node_object::node_object(&options.node, &machine, &runtime_version, &options.pod_cidr.to_string());
     node_object::register(&client, &object).await.map_err(|source| Error::Register { node: options.node.clone(), source })?;
     tokio::spawn(node_object::renew_lease(client.clone(), options.node.clone()));
@@ -131,13 +139,17 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         logs: options.data_dir.join("logs"),
         pods_dir: options.data_dir.join("pods"),
         recorder: Recorder::new(client.clone(), "kubelet"),
+        tokens: tokens::Tokens::default(),
     });
     let in_use = Arc::new(image_gc::InUse::default());
     image_gc::spawn(store.clone(), options.image_gc.clone(), in_use.clone());
     let pods: Api<Pod> = Api::all(client);
     let config = watcher::Config::default().fields(&format!("spec.nodeName={}", options.node));
     let mut events = watcher(pods, config).default_backoff().boxed();
-    let mut workers: HashMap<String, mpsc::UnboundedSender<Option<Arc<Pod>>>> = HashMap::new();
+    let allocatable = machine.allocatable();
+    let mut workers: HashMap<String, Admitted> = HashMap::new();
+    // Pods refused at admission: they never get a worker.
+    let mut rejected: HashSet<String> = HashSet::new();
     let mut relist: Option<HashSet<String>> = None;
     let mut cleaned = false;
     while let Some(event) = events.next().await {
@@ -156,26 +168,41 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
                 if let Some(seen) = relist.as_mut() {
                     seen.insert(uid.clone());
                 }
-                let tx = workers.entry(uid.clone()).or_insert_with(|| {
+                let pod = Arc::new(pod);
+                if let Some(admitted) = workers.get_mut(&uid) {
+                    admitted.pod = pod.clone();
+                    let _ = admitted.tx.send(Some(pod));
+                } else if rejected.contains(&uid) {
+                    if pod.metadata.deletion_timestamp.is_some() {
+                        tokio::spawn(rejected_pods::finish(ctx.clone(), pod));
+                    }
+                } else if let Err(rejection) = admit(&pod, &workers, &allocatable) {
+                    tracing::info!(pod = %pod.metadata.name.as_deref().unwrap_or_default(), reason = %rejection.reason, "pod refused at admission");
+                    rejected.insert(uid);
+                    tokio::spawn(rejected_pods::reject(ctx.clone(), pod, rejection));
+                } else {
                     let (tx, rx) = mpsc::unbounded_channel();
                     tokio::spawn(worker::Worker::run(ctx.clone(), uid.clone(), rx));
-                    tx
-                });
-                let _ = tx.send(Some(Arc::new(pod)));
+                    let _ = tx.send(Some(pod.clone()));
+                    workers.insert(uid, Admitted { tx, pod });
+                }
             }
             Event::Delete(pod) => {
-                in_use.forget(pod.metadata.uid.as_deref().unwrap_or_default());
-                if let Some(tx) = workers.remove(pod.metadata.uid.as_deref().unwrap_or_default()) {
-                    let _ = tx.send(None);
+                let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+                in_use.forget(uid);
+                rejected.remove(uid);
+                if let Some(admitted) = workers.remove(uid) {
+                    let _ = admitted.tx.send(None);
                 }
             }
             Event::InitDone => {
                 let seen = relist.take().unwrap_or_default();
                 in_use.retain(&seen);
-                workers.retain(|uid, tx| {
+                rejected.retain(|uid| seen.contains(uid));
+                workers.retain(|uid, admitted| {
                     let keep = seen.contains(uid);
                     if !keep {
-                        let _ = tx.send(None);
+                        let _ = admitted.tx.send(None);
                     }
                     keep
                 });
@@ -185,9 +212,26 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
                 }
             }
         }
-        workers.retain(|_, tx| !tx.is_closed());
+        workers.retain(|_, admitted| !admitted.tx.is_closed());
     }
     Ok(())
+}
+
+/// A pod this node took on: its worker's channel and its newest version.
+struct Admitted {
+    tx: mpsc::UnboundedSender<Option<Arc<Pod>>>,
+    pod: Arc<Pod>,
+}
+
+/// Admits a pod new to this agent beside the active pods it runs; a pod
+/// it took on before (a restart of the agent) or one being deleted is
+/// not checked again.
+fn admit(pod: &Pod, workers: &HashMap<String, Admitted>, node: &admission::Allocatable) -> Result<(), admission::Rejection> {
+    if admission::was_admitted(pod) || pod.metadata.deletion_timestamp.is_some() {
+        return Ok(());
+    }
+    let running = workers.values().map(|a| a.pod.as_ref()).filter(|p| !admission::is_terminal(p));
+    admission::admit(pod, running, node)
 }
 
 /// Containers and networks of pods that are not bound here any more

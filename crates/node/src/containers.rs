@@ -7,16 +7,19 @@
 //! <root>/<id>/bundle/rootfs        the overlay mount
 //! <root>/<id>/upper, work          the container's writable layer
 //! <root>/<id>/exit.json            written by the shim when it ended
+//! <root>/<id>/shim.pid             the shim's pid, container.pid the container's
 //! <root>/<id>/shim.log, runtime.log  the shim's and the runtime's errors
 //! ```
 
 use crate::rootfs;
 use crate::runtime::{self, Runtime};
 use crate::shim::{self, Exit, ShimArgs};
+use crate::shims::{Shim, Shims};
 use crate::spec::{self, ContainerConfig};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 
@@ -76,6 +79,7 @@ pub struct Containers {
     shim: Vec<OsString>,
     /// Containers' logs rotate at this size, keeping this many files.
     log_rotation: (u64, u32),
+    shims: Arc<Shims>,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -87,7 +91,7 @@ fn valid_id(id: &str) -> bool {
 
 impl Containers {
     pub fn new(root: impl Into<PathBuf>, runtime: Runtime, shim: Vec<OsString>) -> Containers {
-        Containers { root: root.into(), runtime, shim, log_rotation: (crate::log_rotation::DEFAULT_MAX_SIZE, crate::log_rotation::DEFAULT_MAX_FILES) }
+        Containers { root: root.into(), runtime, shim, log_rotation: (crate::log_rotation::DEFAULT_MAX_SIZE, crate::log_rotation::DEFAULT_MAX_FILES), shims: Arc::default() }
     }
 
     /// Rotates containers' logs at `max_size` bytes, keeping `max_files`.
@@ -125,6 +129,7 @@ impl Containers {
         match self.spawn_shim(&dir, &c).await {
             Ok(pid) => Ok(pid),
             Err(e) => {
+                self.shims.forget(&id);
                 let _ = self.runtime.delete(&id, true);
                 cleanup(&dir);
                 Err(e)
@@ -166,6 +171,9 @@ impl Containers {
             .process_group(0)
             .spawn()
             .map_err(io(Path::new(program)))?;
+        if let Some(pid) = child.id() {
+            self.shims.spawned(&id, pid);
+        }
         let Some(stdout) = child.stdout.take() else {
             return Err(Error::Start { id, why: "the shim has no stdout".into() });
         };
@@ -191,12 +199,40 @@ impl Containers {
         }
     }
 
-    /// Where the container is in its life.
+    /// Where the container is in its life: its exit record, else whether
+    /// its shim runs (the runtime is asked only about a container whose
+    /// shim left no pid file).
     pub async fn status(&self, id: &str) -> Result<Status, Error> {
         let dir = self.check(id)?;
         if let Some(exit) = shim::read_exit(&dir.join("exit.json")) {
             return Ok(Status::Exited(exit));
         }
+        match self.shims.state(id, &dir) {
+            // Created and started before the shim says so: `start` waits
+            // for that, so a running shim's container has its pid file.
+            Shim::Running => Ok(match container_pid(&dir) {
+                Some(pid) => Status::Running { pid },
+                None => Status::Created { pid: 0 },
+            }),
+            // The record is written before the shim ends.
+            Shim::Ended => Ok(shim::read_exit(&dir.join("exit.json")).map_or(Status::Lost, Status::Exited)),
+            Shim::Unknown => self.runtime_status(id, &dir).await,
+        }
+    }
+
+    /// Resolves once the container has ended (its record is written, or
+    /// its shim is gone without one).
+    pub async fn ended(&self, id: &str) {
+        let Ok(dir) = self.check(id) else { return };
+        if let Some(end) = self.shims.ended(id, &dir) {
+            return end.await;
+        }
+        while matches!(self.status(id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn runtime_status(&self, id: &str, dir: &Path) -> Result<Status, Error> {
         let runtime = self.runtime.clone();
         let owned = id.to_string();
         let state = tokio::task::spawn_blocking(move || runtime.state(&owned))
@@ -208,7 +244,7 @@ impl Containers {
             Some(s) if s.status == "running" || s.status == "paused" => Status::Running { pid: s.pid },
             // Stopped: its shim is writing the record (after the end of
             // the output, up to `RECORD_WAIT`), unless it is gone.
-            Some(_) => match exit_record(&dir).await {
+            Some(_) => match exit_record(dir).await {
                 Some(exit) => Status::Exited(exit),
                 None => Status::Lost,
             },
@@ -230,6 +266,7 @@ impl Containers {
     /// removes its directory; the log stays.
     pub async fn remove(&self, id: &str) -> Result<(), Error> {
         let dir = self.check(id)?;
+        self.shims.forget(id);
         let (runtime, owned) = (self.runtime.clone(), id.to_string());
         tokio::task::spawn_blocking(move || {
             runtime.delete(&owned, true).map_err(|source| Error::Runtime { id: owned.clone(), source })?;
@@ -284,6 +321,11 @@ async fn exit_record(dir: &Path) -> Option<Exit> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The container's pid, as the runtime wrote it at its creation.
+fn container_pid(dir: &Path) -> Option<i32> {
+    std::fs::read_to_string(dir.join("container.pid")).ok()?.trim().parse().ok().filter(|pid| *pid > 0)
 }
 
 /// The container's directory, root filesystem and spec.

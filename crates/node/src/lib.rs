@@ -26,6 +26,7 @@ pub mod reset;
 pub mod rootfs;
 pub mod runtime;
 pub mod shim;
+pub mod shims;
 pub mod spec;
 pub mod stats;
 pub mod streams;

@@ -111,6 +111,9 @@ fn fail(why: &str) -> i32 {
 fn supervise(args: &ShimArgs) -> Result<(), String> {
     let runtime = Runtime::new(&args.runtime, &args.runtime_root);
     let dir = args.exit_file.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Before the container exists: an agent started later follows this
+    // shim by its pid.
+    crate::shims::write_own_pid(&dir).map_err(|e| format!("writing {}: {e}", dir.join(crate::shims::PID_FILE).display()))?;
     let pid_file = dir.join("container.pid");
     let runtime_log = dir.join("runtime.log");
     let terminal = has_terminal(&args.bundle);

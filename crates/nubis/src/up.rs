@@ -76,6 +76,11 @@ pub struct UpArgs {
     /// disk.
     #[arg(long, default_value = "32Gi", value_parser = parse_bytes)]
     pub max_layer_size: u64,
+    /// The most pods the node agent runs (the Node's pod capacity, as the
+    /// kubelet's --max-pods); a pod bound beyond it ends Failed,
+    /// OutOfpods.
+    #[arg(long, default_value_t = 110, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_pods: u64,
     #[command(flatten)]
     pub registries: crate::image_cli::RegistryFlags,
 }
@@ -266,6 +271,7 @@ async fn serve(args: UpArgs) -> Result<()> {
             container_log_max_files: args.container_log_max_files,
             eviction_hard: args.eviction_hard,
             max_layer_size: args.max_layer_size,
+            max_pods: args.max_pods,
             image_gc: {
                 let policy = image::gc::Policy { high_threshold_percent: args.image_gc_high_threshold, low_threshold_percent: args.image_gc_low_threshold, ..image::gc::Policy::default() };
                 policy.validate().map_err(|e| anyhow::anyhow!("--image-gc-low-threshold must not be over --image-gc-high-threshold: {e}"))?;

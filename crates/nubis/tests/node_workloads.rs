@@ -111,3 +111,48 @@ fn check_back_off(c: &Cluster, restarts_at: &[Duration], saw_back_off: bool) {
     let back_off = c.ok(&["get", "events", "--field-selector", "involvedObject.name=crash,reason=BackOff", "-o", "custom-columns=M:.message", "--no-headers"]);
     assert!(back_off.contains("Back-off restarting failed container crash"), "{back_off}");
 }
+
+fn bound_pod(name: &str, image: &str, cpu: Option<&str>) -> String {
+    let resources = cpu.map(|cpu| format!("    resources: {{requests: {{cpu: \"{cpu}\"}}}}\n")).unwrap_or_default();
+    format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  nodeName: box\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: {image}\n    command: [/bin/sleep, \"3600\"]\n{resources}")
+}
+
+/// The node takes at most `--max-pods` pods and what its CPUs allow: a pod
+/// bound beyond that (by `spec.nodeName`, past the scheduler) ends Failed
+/// with the kubelet's reason and message and never gets a container; a
+/// freed slot admits the next pod; a refused pod deleted goes.
+#[test]
+fn node_workloads_admission_refuses_pods_beyond_the_node_needs_root() {
+    let c = Cluster::start_with(&["--max-pods", "2"]);
+    let image = format!("{}/tools/busybox:v1", c.registry);
+    assert_eq!(c.json(&["get", "node", "box"])["status"]["allocatable"]["pods"], "2");
+    for name in ["one", "two", "three"] {
+        c.apply(&bound_pod(name, &image, None));
+    }
+    let phase = |name: &str| c.json(&["get", "pod", name])["status"]["phase"].as_str().unwrap_or_default().to_string();
+    c.until("one and two running", Duration::from_secs(60), || phase("one") == "Running" && phase("two") == "Running");
+    c.until("three refused", Duration::from_secs(30), || phase("three") == "Failed");
+    let three = c.json(&["get", "pod", "three"]);
+    assert_eq!(three["status"]["reason"], "OutOfpods");
+    assert_eq!(three["status"]["message"], "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: 2, capacity: 2");
+    let uid = three["metadata"]["uid"].as_str().expect("a uid").to_string();
+    assert!(!running_containers(&c).iter().any(|id| id.starts_with(uid.as_str())), "no container of the refused pod");
+    let events = c.ok(&["get", "events", "--field-selector", "involvedObject.name=three", "-o", "custom-columns=R:.reason,M:.message", "--no-headers"]);
+    assert!(events.contains("OutOfpods") && events.contains("Node didn't have enough resource: pods"), "{events}");
+
+    // A freed slot admits the next pod, unless it asks for more CPU than
+    // the node has.
+    c.ok(&["delete", "pod", "two"]);
+    c.apply(&bound_pod("greedy", &image, Some("100")));
+    c.until("greedy refused", Duration::from_secs(30), || phase("greedy") == "Failed");
+    let greedy = c.json(&["get", "pod", "greedy"]);
+    assert_eq!(greedy["status"]["reason"], "OutOfcpu");
+    let message = greedy["status"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Pod was rejected: Node didn't have enough resource: cpu, requested: 100000, used: 0, capacity: "), "{message}");
+    c.apply(&bound_pod("four", &image, None));
+    c.until("four running", Duration::from_secs(60), || phase("four") == "Running");
+
+    c.ok(&["delete", "pod", "three", "greedy", "--wait=true", "--timeout=30s"]);
+    let left = c.ok(&["get", "pods", "-o", "custom-columns=N:.metadata.name", "--no-headers"]);
+    assert_eq!(left.split_whitespace().collect::<Vec<_>>(), ["four", "one"]);
+}

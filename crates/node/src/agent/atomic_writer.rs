@@ -26,8 +26,16 @@ fn checked(path: &str) -> Result<PathBuf, String> {
     Ok(p.to_path_buf())
 }
 
-/// Makes `dir` hold exactly `files`, switching atomically.
+/// Makes `dir` hold exactly `files`, switching atomically; a volume that
+/// holds them already is left alone (as the kubelet's writer does: the
+/// worker refreshes every volume of every pod every 30 s).
 pub fn write(dir: &Path, files: &BTreeMap<String, File>) -> Result<(), String> {
+    for path in files.keys() {
+        checked(path)?;
+    }
+    if holds(dir, files) {
+        return Ok(());
+    }
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let stamp = jiff::Timestamp::now().strftime("..%Y_%m_%d_%H_%M_%S.%f").to_string();
@@ -73,6 +81,36 @@ pub fn write(dir: &Path, files: &BTreeMap<String, File>) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the volume's current version is `files`: the same bytes and
+/// modes, nothing more, and every top-level name linked.
+fn holds(dir: &Path, files: &BTreeMap<String, File>) -> bool {
+    let data = dir.join(DATA);
+    if std::fs::read_link(&data).is_err() {
+        return false;
+    }
+    let same = files.iter().all(|(path, file)| {
+        let target = data.join(path);
+        let mode = std::fs::metadata(&target).map(|m| m.permissions().mode() & 0o7777);
+        mode.is_ok_and(|m| m == file.mode & 0o7777) && std::fs::read(&target).is_ok_and(|b| b == file.bytes)
+    });
+    let linked = files.keys().filter_map(|p| Path::new(p).components().next()).all(|first| std::fs::symlink_metadata(dir.join(first)).is_ok());
+    same && linked && count_files(&data) == files.len()
+}
+
+/// The regular files under `dir`, at any depth.
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => count_files(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +128,12 @@ mod tests {
         assert_eq!(std::fs::read_to_string(vol.join("sub/b")).expect("reads"), "2");
         assert_eq!(std::fs::metadata(vol.join("sub/b")).expect("stat").permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_link(vol.join("a")).expect("a symlink"), Path::new("..data/a"));
+        let first = std::fs::read_link(vol.join("..data")).expect("..data");
+
+        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o600)])).expect("writes the same");
+        assert_eq!(std::fs::read_link(vol.join("..data")).expect("..data"), first, "the same content is not written again");
+        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o640)])).expect("writes a new mode");
+        assert_ne!(std::fs::read_link(vol.join("..data")).expect("..data"), first, "a changed mode is a new version");
         let first = std::fs::read_link(vol.join("..data")).expect("..data");
 
         write(&vol, &files(&[("a", "changed", 0o644)])).expect("writes again");

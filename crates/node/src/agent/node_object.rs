@@ -31,6 +31,8 @@ pub struct Machine {
     pub machine_id: String,
     pub boot_id: String,
     pub architecture: String,
+    /// The most pods the node runs (the kubelet's `--max-pods`).
+    pub max_pods: u64,
 }
 
 fn read_trimmed(path: &str) -> String {
@@ -38,7 +40,17 @@ fn read_trimmed(path: &str) -> String {
 }
 
 impl Machine {
-    pub fn measure(data_dir: &Path) -> Machine {
+    /// What pods may ask of the node: its CPUs, its memory less the
+    /// eviction threshold, its pod slots.
+    pub fn allocatable(&self) -> super::admission::Allocatable {
+        super::admission::Allocatable {
+            pods: self.max_pods,
+            cpu_milli: i64::try_from(self.cpus).unwrap_or(i64::MAX).saturating_mul(1000),
+            memory_bytes: i64::try_from(self.memory_ki.saturating_sub(EVICTION_RESERVE_KI).saturating_mul(1024)).unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn measure(data_dir: &Path, max_pods: u64) -> Machine {
         let memory_ki = std::fs::read_to_string("/proc/meminfo")
             .ok()
             .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
@@ -58,6 +70,7 @@ impl Machine {
             machine_id: read_trimmed("/etc/machine-id"),
             boot_id: read_trimmed("/proc/sys/kernel/random/boot_id"),
             architecture: image::platform::Platform::host().architecture,
+            max_pods,
         }
     }
 }
@@ -77,8 +90,8 @@ pub fn node_object(name: &str, m: &Machine, runtime_version: &str, pod_cidr: &st
     let condition = |type_: &str, status: &str, reason: &str, message: &str| {
         json!({"type": type_, "status": status, "reason": reason, "message": message, "lastHeartbeatTime": now, "lastTransitionTime": now})
     };
-    let capacity = json!({"cpu": m.cpus.to_string(), "memory": format!("{}Ki", m.memory_ki), "pods": "110", "ephemeral-storage": m.disk_bytes.to_string()});
-    let allocatable = json!({"cpu": m.cpus.to_string(), "memory": format!("{}Ki", m.memory_ki.saturating_sub(EVICTION_RESERVE_KI)), "pods": "110", "ephemeral-storage": m.disk_bytes.to_string()});
+    let capacity = json!({"cpu": m.cpus.to_string(), "memory": format!("{}Ki", m.memory_ki), "pods": m.max_pods.to_string(), "ephemeral-storage": m.disk_bytes.to_string()});
+    let allocatable = json!({"cpu": m.cpus.to_string(), "memory": format!("{}Ki", m.memory_ki.saturating_sub(EVICTION_RESERVE_KI)), "pods": m.max_pods.to_string(), "ephemeral-storage": m.disk_bytes.to_string()});
     json!({
         "apiVersion": "v1",
         "kind": "Node",
@@ -327,6 +340,7 @@ mod tests {
             machine_id: "m".into(),
             boot_id: "b".into(),
             architecture: "amd64".into(),
+            max_pods: 110,
         };
         let n = node_object("box", &m, "runc://1.1.5", "10.88.0.0/16");
         assert_eq!(n["status"]["capacity"], json!({"cpu": "2", "memory": "16777216Ki", "pods": "110", "ephemeral-storage": "107374182400"}));
@@ -345,7 +359,7 @@ mod tests {
         assert_eq!((t.memory_available, t.nodefs_available, t.nodefs_inodes_free), (Threshold::Amount(1 << 30), Threshold::Percent(1.0), Threshold::Percent(2.0)));
         assert!(Thresholds::parse("pid.available<10", |_| Some(1)).is_err() && Thresholds::parse("nodefs.available=5%", |_| None).is_err());
         assert!(Threshold::Percent(10.0).crossed(9, 100) && !Threshold::Percent(10.0).crossed(10, 100) && Threshold::Amount(5).crossed(4, 0));
-        let measured = Machine::measure(Path::new("/"));
+        let measured = Machine::measure(Path::new("/"), 110);
         assert!(measured.cpus >= 1 && measured.memory_ki > 0 && measured.disk_bytes > 0, "{measured:?}");
     }
 }

@@ -21,8 +21,6 @@ use tokio::time::Instant;
 /// The shortest time between SIGTERM and SIGKILL (the kubelet's
 /// `minimumGracePeriodInSeconds`).
 const MINIMUM_GRACE: Duration = Duration::from_secs(2);
-/// How often a stopping container is looked at.
-const POLL: Duration = Duration::from_millis(100);
 
 /// One container to stop.
 #[derive(Debug, Clone)]
@@ -116,15 +114,7 @@ async fn alive(ctx: &Ctx, id: &str) -> bool {
 
 /// Waits until `id` exited (true) or `until` passed (false).
 async fn wait_exit(ctx: &Ctx, id: &str, until: Instant) -> bool {
-    loop {
-        if !alive(ctx, id).await {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    tokio::time::timeout_at(until, ctx.containers.ended(id)).await.is_ok()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! worker's, every 30 s) changes them in place for running containers.
 
 use super::atomic_writer::{self, File};
+use super::tokens;
 use super::Ctx;
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{
@@ -246,10 +247,16 @@ fn downward_files(pod: &Pod, pod_ip: &str, items: &[DownwardAPIVolumeFile], mode
     Ok(out)
 }
 
-/// A token of the pod's service account bound to the pod (TokenRequest).
+/// A token of the pod's service account bound to the pod (TokenRequest),
+/// or the one asked for before while it is fresh.
 async fn token(ctx: &Ctx, pod: &Pod, audience: Option<String>, seconds: i64) -> Result<String, String> {
     let ns = pod.namespace().unwrap_or_default();
     let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into());
+    let key = tokens::Key { pod_uid: pod.metadata.uid.clone().unwrap_or_default(), service_account: sa.clone(), audience: audience.clone(), seconds };
+    let asked = tokio::time::Instant::now();
+    if let Some(token) = ctx.tokens.get(&key, asked) {
+        return Ok(token);
+    }
     let request = TokenRequest {
         spec: TokenRequestSpec {
             audiences: audience.into_iter().collect(),
@@ -260,7 +267,11 @@ async fn token(ctx: &Ctx, pod: &Pod, audience: Option<String>, seconds: i64) -> 
     };
     let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), &ns);
     let answer: TokenRequest = api.create_subresource("token", &sa, &PostParams::default(), &request).await.map_err(|e| format!("requesting a token for service account \"{sa}\": {e}"))?;
-    answer.status.map(|s| s.token).ok_or_else(|| "the token request answered no token".into())
+    let status = answer.status.ok_or("the token request answered no token")?;
+    // The server may give another life than the one asked for.
+    let valid_for = std::time::Duration::try_from(status.expiration_timestamp.0.duration_since(jiff::Timestamp::now())).unwrap_or_default();
+    ctx.tokens.put(key, status.token.clone(), valid_for, asked);
+    Ok(status.token)
 }
 
 /// The directory behind a bound claim: its volume's hostPath or local path.

@@ -9,9 +9,12 @@
 //! gracefully (`stop`: preStop, SIGTERM, the grace period, SIGKILL,
 //! sidecars last), takes everything down and lets the pod go.
 //! Level-triggered: after a restart of the agent it finds the pod's
-//! containers (named `<pod uid>-<container>-<attempt>`) and network again;
-//! a changed probe result or a finished stop wakes it before its poll.
+//! containers (named `<pod uid>-<container>-<attempt>`) and network again.
+//! Between passes it sleeps until something happens: a new version of
+//! the pod, the end of one of its containers (its shim's pidfd), a changed
+//! probe result, a finished stop, a back-off's end, or the volume refresh.
 
+use super::admission;
 use super::container_config;
 use super::env;
 use super::events;
@@ -40,12 +43,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-/// How often a pod with live containers is looked at without a change.
-const POLL: Duration = Duration::from_secs(1);
+/// How soon a pod whose network or volumes failed to set up is tried again.
+const RETRY: Duration = Duration::from_secs(1);
 /// How often ConfigMap, Secret, downward API and projected volumes are
-/// written again (the kubelet's sync period is a minute).
+/// written again (the kubelet's sync period is a minute); also the
+/// longest a pod with live containers goes without a pass.
 const VOLUME_REFRESH: Duration = Duration::from_secs(30);
 /// The longest a `postStart` hook may take. The kubelet gives exec hooks
 /// no limit, but the worker waits for the hook (as the kubelet's sync
@@ -90,6 +95,16 @@ pub struct Worker {
     finishing: bool,
     /// Termination messages of ended attempts, read once.
     messages: HashMap<String, Option<String>>,
+    /// A task per running container that wakes the worker at its end.
+    exits: HashMap<String, AbortHandle>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        for (_, watch) in self.exits.drain() {
+            watch.abort();
+        }
+    }
 }
 
 fn container_id(uid: &str, name: &str, attempt: u32) -> String {
@@ -129,14 +144,15 @@ impl Worker {
             initialized: false,
             finishing: false,
             messages: HashMap::new(),
+            exits: HashMap::new(),
         };
         let mut pod: Option<Arc<Pod>> = None;
         loop {
             let next = match &pod {
                 Some(p) => match w.pass(p.clone()).await {
                     Next::Done => return,
-                    Next::Poll => tokio::select! {
-                        update = tokio::time::timeout(POLL, updates.recv()) => update.ok(),
+                    Next::Until(at) => tokio::select! {
+                        update = tokio::time::timeout_at(at, updates.recv()) => update.ok(),
                         _ = wake.notified() => None,
                     },
                     Next::Idle => tokio::select! {
@@ -178,6 +194,12 @@ impl Worker {
             return Next::Done;
         }
         let Some(spec) = pod.spec.clone() else { return Next::Idle };
+        // A final phase is final: a pod refused at admission, or one
+        // whose containers were done before a restart of the agent, runs
+        // nothing again.
+        if self.tracks.is_empty() && admission::is_terminal(&pod) {
+            return Next::Idle;
+        }
         let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
         if let Some(start) = pod.status.as_ref().and_then(|s| s.start_time.as_ref()) {
             self.start_time = start.0;
@@ -199,11 +221,11 @@ impl Worker {
                 Ok(Ok(a)) => self.sandbox = Some(a),
                 Ok(Err(e)) => {
                     self.event(&pod, None, "Warning", "FailedCreatePodSandBox", format!("Failed to create pod sandbox: {e}")).await;
-                    return Next::Poll;
+                    return Next::Until(Instant::now() + RETRY);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "pod network setup panicked");
-                    return Next::Poll;
+                    return Next::Until(Instant::now() + RETRY);
                 }
             }
         }
@@ -230,7 +252,7 @@ impl Worker {
                             pod_status::status(&pod, &observed, Timestamp::now())
                         };
                         self.report(pod.namespace().unwrap_or_default(), pod.name_any(), status).await;
-                        return Next::Poll;
+                        return Next::Until(Instant::now() + RETRY);
                     }
                 }
             }
@@ -291,6 +313,7 @@ impl Worker {
         let running: HashSet<String> =
             init_seen.iter().chain(&app_seen).filter(|s| matches!(s.state, State::Running { .. })).filter_map(|s| s.container_id.strip_prefix("runc://")).map(str::to_string).collect();
         self.probes.keep_only(&running);
+        self.watch_exits(&running);
         // The pod is done (or failed to initialize): its sidecars stop.
         if !self.finishing && (init_failed || sidecars::app_done(&policy, &app_seen)) {
             self.finishing = true;
@@ -313,7 +336,39 @@ impl Worker {
         }
         let terminal = matches!(status["phase"].as_str(), Some("Succeeded" | "Failed"));
         self.report(pod.namespace().unwrap_or_default(), pod.name_any(), status).await;
-        if terminal { Next::Idle } else { Next::Poll }
+        if terminal { Next::Idle } else { Next::Until(self.next_pass()) }
+    }
+
+    /// When the pod must be looked at without being woken: the end of
+    /// the nearest back-off, or the volume refresh.
+    fn next_pass(&self) -> Instant {
+        let now = Instant::now();
+        let refresh = self.volumes_at.map_or(now + RETRY, |at| at + VOLUME_REFRESH);
+        self.tracks.values().filter_map(|t| t.retry_at).filter(|at| *at > now).fold(refresh, Instant::min).max(now + Duration::from_millis(10))
+    }
+
+    /// Keeps one task per running container that wakes the worker when
+    /// the container ends. A watch that has fired stays until its
+    /// container is no longer running, so it never fires twice.
+    fn watch_exits(&mut self, running: &HashSet<String>) {
+        self.exits.retain(|id, watch| {
+            let keep = running.contains(id);
+            if !keep {
+                watch.abort();
+            }
+            keep
+        });
+        for id in running {
+            if self.exits.contains_key(id) {
+                continue;
+            }
+            let (ctx, wake, owned) = (self.ctx.clone(), self.wake.clone(), id.clone());
+            let watch = tokio::spawn(async move {
+                ctx.containers.ended(&owned).await;
+                wake.notify_one();
+            });
+            self.exits.insert(id.clone(), watch.abort_handle());
+        }
     }
 
     /// Writes the status when it changed.
@@ -704,6 +759,7 @@ impl Worker {
     /// Removes every container of the pod and its network and files.
     async fn teardown(&mut self) {
         self.probes.keep_only(&HashSet::new());
+        self.watch_exits(&HashSet::new());
         self.messages.clear();
         let prefix = format!("{}-", self.uid);
         let ids: Vec<String> = self.ctx.containers.list().into_iter().filter(|id| id.starts_with(&prefix)).collect();
@@ -719,6 +775,7 @@ impl Worker {
             Err(error) => tracing::warn!(%error, "pod network teardown panicked"),
         }
         volumes::unmount_all(&self.ctx, &self.uid);
+        self.ctx.tokens.forget_pod(&self.uid);
         let _ = std::fs::remove_dir_all(self.ctx.pods_dir.join(&self.uid));
         crate::cgroups::remove_tree(&crate::cgroups::pod_path(&self.uid));
         self.sandbox = None;
@@ -726,8 +783,9 @@ impl Worker {
 }
 
 enum Next {
-    /// Look again soon: containers run.
-    Poll,
+    /// Look again at this time at the latest: containers run, or
+    /// something is to be tried again.
+    Until(Instant),
     /// Wait for a change of the pod.
     Idle,
     /// The pod is gone.

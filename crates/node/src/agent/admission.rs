@@ -1,0 +1,116 @@
+//! The kubelet's admission of a pod newly bound to this node: it runs only
+//! when the node has room for it beside the pods it already runs, counted
+//! in pods (`--max-pods`) and in CPU and memory requests against the
+//! node's allocatable. The scheduler checks the same, but a pod bound by
+//! hand (`spec.nodeName`) or against a stale view reaches the node
+//! anyway; one refused ends `Failed` with the kubelet's `OutOf<resource>`
+//! reason and never runs.
+
+use apimachinery::policy::pod_resources::{PodResourcesOptions, pod_requests};
+use k8s_openapi::api::core::v1::Pod;
+
+/// What the node offers to pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allocatable {
+    pub pods: u64,
+    pub cpu_milli: i64,
+    pub memory_bytes: i64,
+}
+
+/// Why a pod was refused: the reason and message of its `Failed` status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: String,
+    pub message: String,
+}
+
+/// What a pod asks of the node: CPU in millicores, memory in bytes.
+fn requests(pod: &Pod) -> (i64, i64) {
+    let value = serde_json::to_value(pod).unwrap_or_default();
+    let list = pod_requests(&value, PodResourcesOptions { overhead: true, status: false });
+    (list.get("cpu").map_or(0, |q| q.milli_value()), list.get("memory").map_or(0, |q| q.value()))
+}
+
+/// Whether the pod has ended for good (its phase is final).
+pub fn is_terminal(pod: &Pod) -> bool {
+    matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
+}
+
+/// Whether this node already took the pod on: it has a start time (the
+/// agent's first status report) or ran before. Such a pod is not
+/// admitted again after a restart of the agent.
+pub fn was_admitted(pod: &Pod) -> bool {
+    pod.status.as_ref().is_some_and(|s| s.start_time.is_some()) || is_terminal(pod)
+}
+
+/// Admits `pod` beside `running` (the active pods already admitted), or
+/// says which resource is short, as the kubelet words it.
+pub fn admit<'a>(pod: &Pod, running: impl IntoIterator<Item = &'a Pod>, node: &Allocatable) -> Result<(), Rejection> {
+    let (mut used_pods, mut used_cpu, mut used_memory) = (0u64, 0i64, 0i64);
+    for other in running {
+        let (cpu, memory) = requests(other);
+        used_pods += 1;
+        used_cpu += cpu;
+        used_memory += memory;
+    }
+    let (cpu, memory) = requests(pod);
+    let short = |resource: &str, requested: i64, used: i64, capacity: i64| Rejection {
+        reason: format!("OutOf{resource}"),
+        message: format!("Node didn't have enough resource: {resource}, requested: {requested}, used: {used}, capacity: {capacity}"),
+    };
+    if used_pods + 1 > node.pods {
+        return Err(short("pods", 1, used_pods as i64, node.pods as i64));
+    }
+    if cpu > 0 && used_cpu + cpu > node.cpu_milli {
+        return Err(short("cpu", cpu, used_cpu, node.cpu_milli));
+    }
+    if memory > 0 && used_memory + memory > node.memory_bytes {
+        return Err(short("memory", memory, used_memory, node.memory_bytes));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(cpu: &str, memory: &str) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}
+        }))
+        .expect("a pod")
+    }
+
+    #[test]
+    fn admission_counts_pods_cpu_and_memory() {
+        let node = Allocatable { pods: 3, cpu_milli: 2000, memory_bytes: 1 << 30 };
+        let small = pod("100m", "64Mi");
+        let running = [small.clone(), small.clone()];
+        assert_eq!(admit(&small, &running, &node), Ok(()));
+
+        let full = [small.clone(), small.clone(), small.clone()];
+        let refused = admit(&small, &full, &node).expect_err("no room");
+        assert_eq!(refused.reason, "OutOfpods");
+        assert_eq!(refused.message, "Node didn't have enough resource: pods, requested: 1, used: 3, capacity: 3");
+
+        let refused = admit(&pod("1900m", "1Mi"), &running, &node).expect_err("no cpu");
+        assert_eq!((refused.reason.as_str(), refused.message.as_str()), ("OutOfcpu", "Node didn't have enough resource: cpu, requested: 1900, used: 200, capacity: 2000"));
+        let refused = admit(&pod("1m", "1Gi"), &running, &node).expect_err("no memory");
+        assert_eq!(refused.reason, "OutOfmemory");
+
+        // A pod that asks for nothing fits while there is a pod slot.
+        let none: Pod = serde_json::from_value(serde_json::json!({"spec": {"containers": [{"name": "c"}]}})).expect("a pod");
+        assert_eq!(admit(&none, &[pod("2", "1Gi")], &node), Ok(()));
+    }
+
+    #[test]
+    fn admission_knows_pods_taken_on_before() {
+        let mut p = pod("1m", "1Mi");
+        assert!(!was_admitted(&p) && !is_terminal(&p));
+        p.status = Some(serde_json::from_value(serde_json::json!({"phase": "Failed"})).expect("a status"));
+        assert!(was_admitted(&p) && is_terminal(&p));
+        p.status = Some(serde_json::from_value(serde_json::json!({"phase": "Running", "startTime": "2026-11-26T00:00:00Z"})).expect("a status"));
+        assert!(was_admitted(&p) && !is_terminal(&p));
+    }
+}
