@@ -49,6 +49,10 @@ pub struct PodNetwork {
     ipam: Ipam,
     netns_dir: PathBuf,
     host_ports: HostPorts,
+    /// Held from a change of the host ports to its rules being in place,
+    /// so two pods' changes cannot land in the kernel in the other order;
+    /// true while the rules may lag the host ports (a failed `nft` run).
+    nat_stale: parking_lot::Mutex<bool>,
 }
 
 /// The host end's name for a pod: `nb` and 12 hex digits of its id's
@@ -71,14 +75,21 @@ impl PodNetwork {
         let name = bridge.to_string();
         with_netlink(async move |h| link::ensure_bridge(&h, &name, cidr.gateway(), cidr.prefix).await.map(|_| ()))?;
         nat::ensure(cidr, &host_ports.all())?;
-        Ok(PodNetwork { bridge: bridge.to_string(), ipam, netns_dir: netns_dir.to_path_buf(), host_ports })
+        Ok(PodNetwork { bridge: bridge.to_string(), ipam, netns_dir: netns_dir.to_path_buf(), host_ports, nat_stale: parking_lot::Mutex::new(false) })
     }
 
     /// Maps the pod's host ports (none: removes its mappings), in the
     /// calling thread's namespace; a port another pod holds is refused.
     pub fn set_host_ports(&self, id: &str, ports: Vec<HostPort>) -> Result<(), Error> {
+        let mut stale = self.nat_stale.lock();
+        let before = self.host_ports.all();
         let all = self.host_ports.set(id, ports)?;
-        nat::ensure(self.cidr(), &all)?;
+        // Most pods have no host port: no `nft` run for them.
+        if all != before || *stale {
+            *stale = true;
+            nat::ensure(self.cidr(), &all)?;
+            *stale = false;
+        }
         Ok(())
     }
 

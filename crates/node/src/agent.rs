@@ -19,6 +19,7 @@ pub mod image_gc;
 pub mod images;
 pub mod lifecycle;
 pub mod node_object;
+pub mod ownership;
 pub mod pod_status;
 pub mod probes;
 pub mod restart;
@@ -96,13 +97,16 @@ pub struct Ctx {
     pub client: Client,
     pub node: String,
     pub host_ip: String,
+    /// The machine's memory in bytes.
+    pub memory_capacity: u64,
     pub containers: Containers,
     pub network: Arc<PodNetwork>,
     pub puller: Puller,
     pub layers: Layers,
     pub logs: PathBuf,
     pub pods_dir: PathBuf,
-    pub recorder: Recorder,
+    /// The kubelet's Events, written in the background.
+    pub events: events::Sink,
     /// Service account tokens of projected volumes, while fresh.
     pub tokens: tokens::Tokens,
 }
@@ -131,6 +135,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         client: client.clone(),
         node: options.node.clone(),
         host_ip: machine.host_ip.clone(),
+        memory_capacity: machine.memory_ki.saturating_mul(1024),
         containers: Containers::new(options.data_dir.join("containers"), runtime, options.shim.clone())
             .with_log_rotation(options.container_log_max_size, options.container_log_max_files),
         network: Arc::new(network),
@@ -138,7 +143,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         layers: Layers::new(&store).with_max_unpacked(options.max_layer_size),
         logs: options.data_dir.join("logs"),
         pods_dir: options.data_dir.join("pods"),
-        recorder: Recorder::new(client.clone(), "kubelet"),
+        events: events::Sink::spawn(Recorder::new(client.clone(), "kubelet")),
         tokens: tokens::Tokens::default(),
     });
     let in_use = Arc::new(image_gc::InUse::default());
@@ -162,7 +167,10 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         };
         match event {
             Event::Init => relist = Some(HashSet::new()),
-            Event::InitApply(pod) | Event::Apply(pod) => {
+            Event::InitApply(mut pod) | Event::Apply(mut pod) => {
+                // Nothing here reads them, and they are a good part of
+                // every pod kept in memory.
+                pod.metadata.managed_fields = None;
                 let uid = pod.metadata.uid.clone().unwrap_or_default();
                 in_use.set(&pod);
                 if let Some(seen) = relist.as_mut() {

@@ -124,6 +124,8 @@ pub struct ContainerConfig {
     /// Its stdin kept open for attached clients (`stdin`, `stdinOnce`).
     pub stdin: bool,
     pub stdin_once: bool,
+    /// The process's `oom_score_adj` (the kubelet's QoS policy).
+    pub oom_score_adj: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +159,8 @@ pub fn build(config: &ContainerConfig) -> Result<Spec, Error> {
         .no_new_privileges(!config.allow_privilege_escalation)
         .terminal(config.terminal)
         .build()?;
+    let mut process = process;
+    process.set_oom_score_adj(config.oom_score_adj);
     let mut spec = Spec::default();
     spec.set_process(Some(process));
     spec.set_root(Some(RootBuilder::default().path("rootfs").readonly(config.readonly_rootfs).build()?));

@@ -174,7 +174,10 @@ fn init_logging(log: &str) -> Result<()> {
 
 pub fn run(args: UpArgs) -> Result<()> {
     init_logging(&args.log)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    #[cfg(feature = "jemalloc")]
+    builder.on_thread_park(crate::allocator::give_back_thread_cache);
+    let runtime = builder.enable_all().build()?;
     runtime.block_on(serve(args))
 }
 

@@ -212,7 +212,38 @@ spec:
     // A ConfigMap update reaches the running container.
     c.apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: site\ndata:\n  index.html: changed\n");
     c.until("the update to show", Duration::from_secs(60), || c.http_get(addr, "/www/index.html").unwrap_or_default().ends_with("changed"));
-    c.ok(&["delete", "pod", "vol", "--wait=true", "--timeout=60s", "--grace-period=1"]);
+
+    // fsGroup: a secret only its owner may read (0400) is the group's too
+    // (0440), so a container running as another user reads it; what it
+    // writes in an emptyDir belongs to the group (setgid directories).
+    c.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: owned
+spec:
+  securityContext: {{fsGroup: 2000, runAsUser: 1000}}
+  containers:
+  - name: main
+    image: {image}
+    command: ["/bin/sh", "-c", "echo mine > /scratch/file && exec /bin/sleep 3600"]
+    volumeMounts:
+    - {{name: creds, mountPath: /secret, readOnly: true}}
+    - {{name: scratch, mountPath: /scratch}}
+  volumes:
+  - {{name: creds, secret: {{secretName: creds, defaultMode: 0400}}}}
+  - {{name: scratch, emptyDir: {{}}}}
+"#
+    ));
+    c.until("owned to run", Duration::from_secs(60), || c.json(&["get", "pod", "owned"])["status"]["phase"] == "Running");
+    assert_eq!(c.ok(&["exec", "owned", "--", "cat", "/secret/password"]), "s3cret");
+    let listing = c.ok(&["exec", "owned", "--", "ls", "-ln", "/secret/..data/password", "/scratch/file"]);
+    let fields = |path: &str| -> Vec<String> { listing.lines().find(|l| l.ends_with(path)).unwrap_or_default().split_whitespace().map(str::to_string).collect() };
+    let (secret, file) = (fields("/secret/..data/password"), fields("/scratch/file"));
+    assert_eq!((secret[0].as_str(), secret[3].as_str()), ("-r--r-----", "2000"), "{listing}");
+    assert_eq!((file[2].as_str(), file[3].as_str()), ("1000", "2000"), "{listing}");
+    c.ok(&["delete", "pod", "vol", "owned", "--wait=true", "--timeout=60s", "--grace-period=1"]);
     let data = c.data().display().to_string();
     let left = || -> Vec<String> {
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");

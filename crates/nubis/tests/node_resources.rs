@@ -127,6 +127,9 @@ fn node_resources_limits_oom_kills_and_security_context_needs_root() {
         }
     }
     assert_eq!(c.json(&["get", "pod", "cpu"])["status"]["qosClass"], "Burstable");
+    // Its OOM score: a Burstable container without a memory request is
+    // killed just before BestEffort ones (the kubelet's QoS policy).
+    assert_eq!(c.ok(&["exec", "cpu", "--", "cat", "/proc/1/oom_score_adj"]), "999\n");
 
     // The user, its groups (runAsGroup, supplementalGroups, fsGroup); no
     // seccomp unless asked; a non-root user has no effective capability.

@@ -4,8 +4,9 @@
 //! switched to it by a rename, and each top-level name is a symlink
 //! through `..data`. The previous directory is removed afterwards.
 
+use super::ownership;
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 const DATA: &str = "..data";
@@ -28,12 +29,22 @@ fn checked(path: &str) -> Result<PathBuf, String> {
 
 /// Makes `dir` hold exactly `files`, switching atomically; a volume that
 /// holds them already is left alone (as the kubelet's writer does: the
-/// worker refreshes every volume of every pod every 30 s).
-pub fn write(dir: &Path, files: &BTreeMap<String, File>) -> Result<(), String> {
+/// worker refreshes every volume of every pod every 30 s). With a `group`
+/// (the pod's fsGroup) everything is that group's, read-only for it
+/// (`ownership`).
+pub fn write(dir: &Path, files: &BTreeMap<String, File>, group: Option<u32>) -> Result<(), String> {
     for path in files.keys() {
         checked(path)?;
     }
-    if holds(dir, files) {
+    let owned: BTreeMap<String, File>;
+    let files = match group {
+        Some(_) => {
+            owned = files.iter().map(|(p, f)| (p.clone(), File { bytes: f.bytes.clone(), mode: ownership::mode(f.mode, false, true) })).collect();
+            &owned
+        }
+        None => files,
+    };
+    if holds(dir, files, group) {
         return Ok(());
     }
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
@@ -59,6 +70,14 @@ pub fn write(dir: &Path, files: &BTreeMap<String, File>) -> Result<(), String> {
     let tmp = dir.join("..data_tmp");
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(&stamp, &tmp).map_err(|e| io(&tmp, e))?;
+    if let Some(gid) = group {
+        // The new version (modes already set) and the volume's root; the
+        // links are made below, before anyone resolves through them.
+        ownership::apply(&fresh, gid, true)?;
+        ownership::apply(&tmp, gid, true)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(ownership::mode(0o755, true, true))).map_err(|e| io(dir, e))?;
+        rustix::fs::chown(dir, None, Some(rustix::process::Gid::from_raw(gid))).map_err(|e| io(dir, e.into()))?;
+    }
     std::fs::rename(&tmp, &data).map_err(|e| io(&data, e))?;
     top.sort();
     top.dedup();
@@ -82,16 +101,16 @@ pub fn write(dir: &Path, files: &BTreeMap<String, File>) -> Result<(), String> {
 }
 
 /// Whether the volume's current version is `files`: the same bytes and
-/// modes, nothing more, and every top-level name linked.
-fn holds(dir: &Path, files: &BTreeMap<String, File>) -> bool {
+/// modes (and group), nothing more, and every top-level name linked.
+fn holds(dir: &Path, files: &BTreeMap<String, File>, group: Option<u32>) -> bool {
     let data = dir.join(DATA);
     if std::fs::read_link(&data).is_err() {
         return false;
     }
     let same = files.iter().all(|(path, file)| {
         let target = data.join(path);
-        let mode = std::fs::metadata(&target).map(|m| m.permissions().mode() & 0o7777);
-        mode.is_ok_and(|m| m == file.mode & 0o7777) && std::fs::read(&target).is_ok_and(|b| b == file.bytes)
+        let meta = std::fs::metadata(&target);
+        meta.is_ok_and(|m| m.permissions().mode() & 0o7777 == file.mode & 0o7777 && group.is_none_or(|g| m.gid() == g)) && std::fs::read(&target).is_ok_and(|b| b == file.bytes)
     });
     let linked = files.keys().filter_map(|p| Path::new(p).components().next()).all(|first| std::fs::symlink_metadata(dir.join(first)).is_ok());
     same && linked && count_files(&data) == files.len()
@@ -123,25 +142,42 @@ mod tests {
     fn atomic_writer_switches_whole_versions() {
         let dir = tempfile::tempdir().expect("tempdir");
         let vol = dir.path().join("vol");
-        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o600)])).expect("writes");
+        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o600)]), None).expect("writes");
         assert_eq!(std::fs::read_to_string(vol.join("a")).expect("reads"), "1");
         assert_eq!(std::fs::read_to_string(vol.join("sub/b")).expect("reads"), "2");
         assert_eq!(std::fs::metadata(vol.join("sub/b")).expect("stat").permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_link(vol.join("a")).expect("a symlink"), Path::new("..data/a"));
         let first = std::fs::read_link(vol.join("..data")).expect("..data");
 
-        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o600)])).expect("writes the same");
+        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o600)]), None).expect("writes the same");
         assert_eq!(std::fs::read_link(vol.join("..data")).expect("..data"), first, "the same content is not written again");
-        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o640)])).expect("writes a new mode");
+        write(&vol, &files(&[("a", "1", 0o644), ("sub/b", "2", 0o640)]), None).expect("writes a new mode");
         assert_ne!(std::fs::read_link(vol.join("..data")).expect("..data"), first, "a changed mode is a new version");
         let first = std::fs::read_link(vol.join("..data")).expect("..data");
 
-        write(&vol, &files(&[("a", "changed", 0o644)])).expect("writes again");
+        write(&vol, &files(&[("a", "changed", 0o644)]), None).expect("writes again");
         assert_eq!(std::fs::read_to_string(vol.join("a")).expect("reads"), "changed");
         assert!(!vol.join("sub").exists(), "a name the update dropped goes");
         assert!(!vol.join(first).exists(), "the previous version goes");
         for bad in ["../x", "/etc/x", "..data/x", "a/../../x", ""] {
-            assert!(write(&vol, &files(&[(bad, "x", 0o644)])).is_err(), "{bad}");
+            assert!(write(&vol, &files(&[(bad, "x", 0o644)]), None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn atomic_writer_gives_the_files_to_the_fs_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vol = dir.path().join("vol");
+        // This process's own group: changing to it needs no privilege.
+        let gid = rustix::process::getegid().as_raw();
+        write(&vol, &files(&[("token", "t", 0o600), ("ca.crt", "c", 0o644)]), Some(gid)).expect("writes");
+        let meta = |p: &str| std::fs::metadata(vol.join(p)).expect("stat");
+        assert_eq!(meta("token").permissions().mode() & 0o7777, 0o640, "group read on top of 0600");
+        assert_eq!(meta("ca.crt").permissions().mode() & 0o7777, 0o644);
+        assert_eq!(meta("token").gid(), gid);
+        assert_eq!(meta("..data").permissions().mode() & 0o2000, 0o2000, "directories are setgid");
+        let first = std::fs::read_link(vol.join("..data")).expect("..data");
+        write(&vol, &files(&[("token", "t", 0o600), ("ca.crt", "c", 0o644)]), Some(gid)).expect("writes the same");
+        assert_eq!(std::fs::read_link(vol.join("..data")).expect("..data"), first, "owned files are the same version");
     }
 }

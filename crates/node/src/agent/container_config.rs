@@ -5,6 +5,7 @@
 //! `/etc` files and volumes mounted; the pod's cgroup gets the pod's
 //! limits before the container is made in it.
 
+pub mod accounts;
 mod devices;
 pub mod resources;
 pub mod security;
@@ -30,11 +31,13 @@ pub struct Inputs<'a> {
     pub pod_dir: &'a Path,
     /// The spec's environment, resolved (`env::resolve`).
     pub env: Vec<String>,
+    /// The node's memory, for the container's OOM score.
+    pub memory_capacity: u64,
 }
 
 /// The container's runtime config, or why it cannot be made.
 pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, String> {
-    let Inputs { pod, uid, image, sandbox, volumes: prepared, pod_dir, env: pod_env } = inputs;
+    let Inputs { pod, uid, image, sandbox, volumes: prepared, pod_dir, env: pod_env, memory_capacity } = inputs;
     let image_config = image.config.config().clone().unwrap_or_default();
     let entrypoint = image_config.entrypoint().clone().unwrap_or_default();
     let cmd = image_config.cmd().clone().unwrap_or_default();
@@ -47,7 +50,8 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
     }
     let image_env = image_config.env().clone().unwrap_or_default();
     let env = spec::merge_env(&[&image_env, &[format!("HOSTNAME={}", etc_files::hostname(pod))], &pod_env]);
-    let security = security::resolve(pod, c, image_config.user().as_deref().unwrap_or(""))?;
+    let accounts = accounts::Accounts::read(&image.layers);
+    let security = security::resolve(pod, c, image_config.user().as_deref().unwrap_or(""), &accounts)?;
     let cwd = c.working_dir.clone().or_else(|| image_config.working_dir().clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
     let mut mounts = pod_files(pod, sandbox, pod_dir)?;
     mounts.extend(volumes::mounts(c, prepared)?);
@@ -83,6 +87,7 @@ pub fn build(inputs: Inputs<'_>, c: &Container) -> Result<ContainerConfig, Strin
         terminal: c.tty.unwrap_or(false),
         stdin: c.stdin.unwrap_or(false),
         stdin_once: c.stdin_once.unwrap_or(false),
+        oom_score_adj: Some(resources::oom_score_adj(pod, c, memory_capacity)),
     })
 }
 

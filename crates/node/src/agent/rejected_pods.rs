@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Records the refusal and marks the pod `Failed`.
 pub async fn reject(ctx: Arc<Ctx>, pod: Arc<Pod>, rejection: Rejection) {
-    events::record(&ctx, &events::reference(&pod, None), "Warning", &rejection.reason, rejection.message.clone()).await;
+    events::record(&ctx, &events::reference(&pod, None), "Warning", &rejection.reason, rejection.message.clone());
     let status = serde_json::json!({"status": {
         "phase": "Failed",
         "reason": rejection.reason,

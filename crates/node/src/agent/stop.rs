@@ -80,7 +80,7 @@ pub async fn stop(ctx: &Ctx, pod: &Pod, pod_ip: &str, grace: Duration, targets: 
 async fn stop_one(ctx: &Ctx, pod: &Pod, pod_ip: &str, deadline: Instant, t: Target) {
     let name = t.container.name.clone();
     let object = events::reference(pod, Some(&name));
-    events::record(ctx, &object, "Normal", "Killing", t.message.clone()).await;
+    events::record(ctx, &object, "Normal", "Killing", t.message.clone());
     let hook = t.container.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()).filter(|_| t.pre_stop);
     if let Some(hook) = hook {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -88,7 +88,7 @@ async fn stop_one(ctx: &Ctx, pod: &Pod, pod_ip: &str, deadline: Instant, t: Targ
             && let Err(message) = lifecycle::run(ctx, pod, &t.container, &t.id, hook, pod_ip, left).await
         {
             tracing::warn!(container = %t.id, %message, "preStop hook failed");
-            events::record(ctx, &object, "Warning", "FailedPreStopHook", "PreStopHook failed".into()).await;
+            events::record(ctx, &object, "Warning", "FailedPreStopHook", "PreStopHook failed".into());
         }
     }
     for other in &t.after {

@@ -9,6 +9,7 @@
 //! worker's, every 30 s) changes them in place for running containers.
 
 use super::atomic_writer::{self, File};
+use super::ownership;
 use super::tokens;
 use super::Ctx;
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
@@ -46,26 +47,37 @@ fn tmpfs(dir: &Path, size: Option<u64>) -> Result<(), String> {
 
 /// Sets up every volume of the pod; the first failure is the message of
 /// the pod's `FailedMount` event.
-pub async fn prepare(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str) -> Result<Prepared, String> {
+///
+/// `first`: the pod's first setup by this worker (volumes are given to the
+/// pod's fsGroup then).
+pub async fn prepare(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, first: bool) -> Result<Prepared, String> {
     let mut out = Prepared::new();
     for v in pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten() {
-        let path = prepare_one(ctx, pod, uid, pod_ip, v).await.map_err(|e| format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name))?;
+        let path = prepare_one(ctx, pod, uid, pod_ip, v, first).await.map_err(|e| format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name))?;
         out.insert(v.name.clone(), path);
     }
     Ok(out)
 }
 
-async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume) -> Result<PathBuf, String> {
+async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume, first: bool) -> Result<PathBuf, String> {
     let ns = pod.namespace().unwrap_or_default();
     if let Some(e) = &v.empty_dir {
         let dir = vol_dir(ctx, uid, "kubernetes.io~empty-dir", &v.name);
-        if e.medium.as_deref() == Some("Memory") {
+        let memory = e.medium.as_deref() == Some("Memory");
+        // Set up once: later refreshes leave what the containers did.
+        let fresh = if memory { !crate::rootfs::is_mounted(&dir) } else { !dir.exists() };
+        if memory {
             let size = e.size_limit.as_ref().and_then(|q| quantity_bytes(&q.0));
             tmpfs(&dir, size)?;
         } else {
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        set_mode(&dir, 0o777)?;
+        if fresh {
+            set_mode(&dir, 0o777)?;
+            if let Some(gid) = ownership::fs_group(pod) {
+                ownership::apply(&dir, gid, false)?;
+            }
+        }
         return Ok(dir);
     }
     if let Some(h) = &v.host_path {
@@ -74,7 +86,7 @@ async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume) 
     if let Some(c) = &v.config_map {
         let dir = vol_dir(ctx, uid, "kubernetes.io~configmap", &v.name);
         let files = config_map_files(ctx, &ns, &c.name, c.items.as_deref(), c.default_mode.unwrap_or(0o644), c.optional.unwrap_or(false)).await?;
-        atomic_writer::write(&dir, &files)?;
+        atomic_writer::write(&dir, &files, ownership::fs_group(pod))?;
         return Ok(dir);
     }
     if let Some(s) = &v.secret {
@@ -82,13 +94,13 @@ async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume) 
         tmpfs(&dir, None)?;
         let name = s.secret_name.clone().unwrap_or_default();
         let files = secret_files(ctx, &ns, &name, s.items.as_deref(), s.default_mode.unwrap_or(0o644), s.optional.unwrap_or(false)).await?;
-        atomic_writer::write(&dir, &files)?;
+        atomic_writer::write(&dir, &files, ownership::fs_group(pod))?;
         return Ok(dir);
     }
     if let Some(d) = &v.downward_api {
         let dir = vol_dir(ctx, uid, "kubernetes.io~downward-api", &v.name);
         let files = downward_files(pod, pod_ip, d.items.as_deref().unwrap_or_default(), d.default_mode.unwrap_or(0o644))?;
-        atomic_writer::write(&dir, &files)?;
+        atomic_writer::write(&dir, &files, ownership::fs_group(pod))?;
         return Ok(dir);
     }
     if let Some(p) = &v.projected {
@@ -111,11 +123,22 @@ async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume) 
                 files.insert(t.path.clone(), File { bytes: token.into_bytes(), mode: mode as u32 });
             }
         }
-        atomic_writer::write(&dir, &files)?;
+        atomic_writer::write(&dir, &files, ownership::fs_group(pod))?;
         return Ok(dir);
     }
     if let Some(c) = &v.persistent_volume_claim {
-        return claim_path(ctx, &ns, &c.claim_name).await;
+        let (path, local) = claim_path(ctx, &ns, &c.claim_name).await?;
+        // A local volume is given to the fsGroup when the pod starts
+        // (not on refreshes); hostPath volumes never are, as on
+        // Kubernetes.
+        if let (true, true, Some(gid)) = (first, local, ownership::fs_group(pod)) {
+            let on_root_mismatch = pod.spec.as_ref().and_then(|s| s.security_context.as_ref()).and_then(|s| s.fs_group_change_policy.as_deref()) == Some("OnRootMismatch");
+            if !(on_root_mismatch && ownership::root_matches(&path, gid, c.read_only.unwrap_or(false))) {
+                let (path, read_only) = (path.clone(), c.read_only.unwrap_or(false));
+                tokio::task::spawn_blocking(move || ownership::apply(&path, gid, read_only)).await.map_err(|e| e.to_string())??;
+            }
+        }
+        return Ok(path);
     }
     Err("this volume type is not supported by the Nubis node agent yet".into())
 }
@@ -274,15 +297,17 @@ async fn token(ctx: &Ctx, pod: &Pod, audience: Option<String>, seconds: i64) -> 
     Ok(status.token)
 }
 
-/// The directory behind a bound claim: its volume's hostPath or local path.
-async fn claim_path(ctx: &Ctx, ns: &str, claim: &str) -> Result<PathBuf, String> {
+/// The directory behind a bound claim: its volume's hostPath or local
+/// path, and whether it is a local volume.
+async fn claim_path(ctx: &Ctx, ns: &str, claim: &str) -> Result<(PathBuf, bool), String> {
     let pvc = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), ns).get(claim).await.map_err(|e| format!("persistentvolumeclaim \"{claim}\": {e}"))?;
     let pv_name = pvc.spec.and_then(|s| s.volume_name).filter(|n| !n.is_empty()).ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" is not bound"))?;
     let pv = Api::<PersistentVolume>::all(ctx.client.clone()).get(&pv_name).await.map_err(|e| format!("persistentvolume \"{pv_name}\": {e}"))?;
     let spec = pv.spec.unwrap_or_default();
+    let local = spec.local.is_some();
     let path = spec.host_path.map(|h| h.path).or(spec.local.map(|l| l.path)).ok_or_else(|| format!("persistentvolume \"{pv_name}\" is neither hostPath nor local"))?;
     std::fs::create_dir_all(&path).map_err(|e| format!("{path}: {e}"))?;
-    Ok(PathBuf::from(path))
+    Ok((PathBuf::from(path), local))
 }
 
 /// Bytes of a quantity (`64Mi`, `1G`, `500000`).

@@ -119,9 +119,8 @@ fn owned<T>(f: impl Future<Output = T> + Send + 'static) -> Pin<Box<dyn Future<O
 
 impl Worker {
     /// Records an Event about the pod (or one of its containers).
-    fn event(&self, pod: &Pod, container: Option<&str>, type_: &'static str, reason: &'static str, message: String) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        let (ctx, r) = (self.ctx.clone(), events::reference(pod, container));
-        owned(async move { ctx.recorder.record(&r, type_, reason, message).await })
+    fn event(&self, pod: &Pod, container: Option<&str>, type_: &'static str, reason: &'static str, message: String) {
+        events::record(&self.ctx, &events::reference(pod, container), type_, reason, message);
     }
 
     /// Runs the worker of the pod with `uid` on the versions `updates`
@@ -149,7 +148,10 @@ impl Worker {
         let mut pod: Option<Arc<Pod>> = None;
         loop {
             let next = match &pod {
-                Some(p) => match w.pass(p.clone()).await {
+                // Boxed: a pass's state (pulls, starts, API calls) is
+                // tens of KiB, held only while it runs, not by every
+                // idle worker.
+                Some(p) => match Box::pin(w.pass(p.clone())).await {
                     Next::Done => return,
                     Next::Until(at) => tokio::select! {
                         update = tokio::time::timeout_at(at, updates.recv()) => update.ok(),
@@ -166,7 +168,7 @@ impl Worker {
                 // A newer version, or the pod's removal from the API.
                 Some(Some(Some(p))) => pod = Some(p),
                 Some(Some(None)) => {
-                    w.teardown().await;
+                    Box::pin(w.teardown()).await;
                     return;
                 }
                 // The agent is stopping (its channel closed): the pod's
@@ -180,7 +182,7 @@ impl Worker {
                 match more {
                     Some(p) => pod = Some(p),
                     None => {
-                        w.teardown().await;
+                        Box::pin(w.teardown()).await;
                         return;
                     }
                 }
@@ -220,7 +222,7 @@ impl Worker {
             match tokio::task::spawn_blocking(setup).await {
                 Ok(Ok(a)) => self.sandbox = Some(a),
                 Ok(Err(e)) => {
-                    self.event(&pod, None, "Warning", "FailedCreatePodSandBox", format!("Failed to create pod sandbox: {e}")).await;
+                    self.event(&pod, None, "Warning", "FailedCreatePodSandBox", format!("Failed to create pod sandbox: {e}"));
                     return Next::Until(Instant::now() + RETRY);
                 }
                 Err(e) => {
@@ -234,7 +236,7 @@ impl Worker {
         // (ConfigMaps and Secrets change in place).
         if self.volumes_at.is_none_or(|at| at.elapsed() >= VOLUME_REFRESH) {
             let ip = self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default();
-            match volumes::prepare(&self.ctx, &pod, &self.uid, &ip).await {
+            match volumes::prepare(&self.ctx, &pod, &self.uid, &ip, self.volumes.is_none()).await {
                 Ok(prepared) => {
                     self.volumes = Some(prepared);
                     self.volumes_at = Some(Instant::now());
@@ -242,7 +244,7 @@ impl Worker {
                 }
                 Err(message) => {
                     if self.mount_error.as_deref() != Some(message.as_str()) {
-                        self.event(&pod, None, "Warning", "FailedMount", message.clone()).await;
+                        self.event(&pod, None, "Warning", "FailedMount", message.clone());
                         self.mount_error = Some(message);
                     }
                     if self.volumes.is_none() {
@@ -416,7 +418,7 @@ impl Worker {
                     };
                     if Instant::now() < due {
                         if !wait.is_zero() && first_backoff {
-                            self.event(&pod, Some(&c.name), "Warning", "BackOff", format!("Back-off restarting failed container {} in pod {}_{}({})", c.name, pod.name_any(), pod.namespace().unwrap_or_default(), uid)).await;
+                            self.event(&pod, Some(&c.name), "Warning", "BackOff", format!("Back-off restarting failed container {} in pod {}_{}({})", c.name, pod.name_any(), pod.namespace().unwrap_or_default(), uid));
                         }
                         let mut seen = self.seen(&c, &id, attempt);
                         seen.last = Some(ended);
@@ -626,7 +628,7 @@ impl Worker {
         let started_pull = Instant::now();
         let needs_pull = images::will_pull(&self.ctx.puller, &image_ref, c.image_pull_policy.as_deref()).await;
         if needs_pull {
-            self.event(&pod, Some(&c.name), "Normal", "Pulling", format!("Pulling image \"{image_ref}\"")).await;
+            self.event(&pod, Some(&c.name), "Normal", "Pulling", format!("Pulling image \"{image_ref}\""));
         }
         let ready = match images::ensure(&self.ctx.puller, &self.ctx.layers, &image_ref, c.image_pull_policy.as_deref(), &creds).await {
             Ok(ready) => ready,
@@ -637,8 +639,8 @@ impl Worker {
                 track.retry_at = Some(Instant::now() + backoff.max(Duration::from_secs(1)));
                 let shown = if track.pull_failures > 1 && reason == "ErrImagePull" { "ImagePullBackOff" } else { reason };
                 track.waiting = Some((shown.to_string(), Some(if shown == "ImagePullBackOff" { format!("Back-off pulling image \"{image_ref}\": {message}") } else { message.clone() })));
-                self.event(&pod, Some(&c.name), "Warning", "Failed", format!("Failed to pull image \"{image_ref}\": {message}")).await;
-                self.event(&pod, Some(&c.name), "Warning", "Failed", format!("Error: {reason}")).await;
+                self.event(&pod, Some(&c.name), "Warning", "Failed", format!("Failed to pull image \"{image_ref}\": {message}"));
+                self.event(&pod, Some(&c.name), "Warning", "Failed", format!("Error: {reason}"));
                 let mut seen = self.seen(&c, &id, attempt);
                 seen.state = State::Waiting { reason: shown.to_string(), message: track_message(&self.tracks[&c.name]) };
                 return seen;
@@ -646,9 +648,9 @@ impl Worker {
         };
         if let Some(p) = &ready.pulled {
             let took = started_pull.elapsed().as_secs_f64();
-            self.event(&pod, Some(&c.name), "Normal", "Pulled", format!("Successfully pulled image \"{image_ref}\" in {took:.3}s. Image size: {} bytes.", p.size)).await;
+            self.event(&pod, Some(&c.name), "Normal", "Pulled", format!("Successfully pulled image \"{image_ref}\" in {took:.3}s. Image size: {} bytes.", p.size));
         } else if !needs_pull {
-            self.event(&pod, Some(&c.name), "Normal", "Pulled", format!("Container image \"{image_ref}\" already present on machine")).await;
+            self.event(&pod, Some(&c.name), "Normal", "Pulled", format!("Container image \"{image_ref}\" already present on machine"));
         }
         let track = self.tracks.entry(c.name.clone()).or_default();
         track.image_id = ready.image_id.clone();
@@ -666,8 +668,8 @@ impl Worker {
         let create = Create { id: id.clone(), config, layers: ready.layers.clone(), log };
         match self.ctx.containers.start(create).await {
             Ok(_) => {
-                self.event(&pod, Some(&c.name), "Normal", "Created", format!("Created container: {}", c.name)).await;
-                self.event(&pod, Some(&c.name), "Normal", "Started", format!("Started container {}", c.name)).await;
+                self.event(&pod, Some(&c.name), "Normal", "Created", format!("Created container: {}", c.name));
+                self.event(&pod, Some(&c.name), "Normal", "Started", format!("Started container {}", c.name));
                 let track = self.tracks.entry(c.name.clone()).or_default();
                 track.waiting = None;
                 track.retry_at = None;
@@ -685,14 +687,14 @@ impl Worker {
         if let Err(message) = lifecycle::run(&self.ctx, pod, c, id, hook, &self.pod_ip(), POST_START_LIMIT).await {
             tracing::warn!(pod = %pod.name_any(), container = %c.name, %message, "postStart hook failed");
             // The message stays out of the Event: a command line may hold secrets.
-            self.event(pod, Some(&c.name), "Warning", "FailedPostStartHook", "PostStartHook failed".into()).await;
+            self.event(pod, Some(&c.name), "Warning", "FailedPostStartHook", "PostStartHook failed".into());
             let target = Target { id: id.to_string(), container: c.clone(), after: Vec::new(), message: "FailedPostStartHook".into(), pre_stop: true };
             self.stop_in_background(pod, pod_grace(pod), vec![target]);
         }
     }
 
     async fn failed_start(&mut self, pod: Arc<Pod>, c: Container, id: &str, attempt: u32, reason: &str, message: String) -> Seen {
-        self.event(&pod, Some(&c.name), "Warning", "Failed", format!("Error: {message}")).await;
+        self.event(&pod, Some(&c.name), "Warning", "Failed", format!("Error: {message}"));
         let track = self.tracks.entry(c.name.clone()).or_default();
         track.retry_at = Some(Instant::now() + restart::backoff(attempt + 1));
         track.waiting = Some((reason.to_string(), Some(message)));
@@ -709,11 +711,11 @@ impl Worker {
         let sources = env::Sources { client: &self.ctx.client, node: &self.ctx.node, host_ip: &self.ctx.host_ip, pod_ip: Some(sandbox.ip.into()), allocatable: None };
         let environment = env::environment(&sources, pod, c).await?;
         for skipped in &environment.skipped {
-            self.event(pod, None, "Warning", "InvalidEnvironmentVariableNames", skipped.message()).await;
+            self.event(pod, None, "Warning", "InvalidEnvironmentVariableNames", skipped.message());
         }
         let env = environment.vars;
         let pod_dir = self.ctx.pods_dir.join(&self.uid);
-        let inputs = container_config::Inputs { pod, uid: &self.uid, image: ready, sandbox, volumes: prepared, pod_dir: &pod_dir, env };
+        let inputs = container_config::Inputs { pod, uid: &self.uid, image: ready, sandbox, volumes: prepared, pod_dir: &pod_dir, env, memory_capacity: self.ctx.memory_capacity };
         container_config::build(inputs, c)
     }
 

@@ -139,6 +139,37 @@ pub fn pod(spec: &PodSpec) -> Result<PodLimits, String> {
     })
 }
 
+/// The kubelet's OOM score adjustment for a container (its QoS policy):
+/// Guaranteed pods and node-critical ones -997, BestEffort 1000, and a
+/// Burstable container the larger the less memory it requested of the
+/// node's `memory_capacity`, kept within 3..=999, so under memory pressure
+/// the kernel kills BestEffort first and Guaranteed last.
+pub fn oom_score_adj(pod: &k8s_openapi::api::core::v1::Pod, c: &Container, memory_capacity: u64) -> i32 {
+    const GUARANTEED: i64 = -997;
+    const BEST_EFFORT: i64 = 1000;
+    let spec = pod.spec.as_ref();
+    if spec.and_then(|s| s.priority_class_name.as_deref()) == Some("system-node-critical") {
+        return GUARANTEED as i32;
+    }
+    let containers = spec.into_iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
+    match crate::agent::pod_status::qos_class(containers) {
+        "Guaranteed" => return GUARANTEED as i32,
+        "BestEffort" => return BEST_EFFORT as i32,
+        _ => {}
+    }
+    let request = |list: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
+        list.and_then(|l| l.get("memory")).and_then(|q| Quantity::parse(&q.0).ok()).map_or(0, |q| q.value().max(0))
+    };
+    let r = c.resources.as_ref();
+    let memory = match request(r.and_then(|r| r.requests.as_ref())) {
+        0 => request(r.and_then(|r| r.limits.as_ref())),
+        m => m,
+    };
+    let capacity = i64::try_from(memory_capacity).unwrap_or(i64::MAX).max(1);
+    let adj = BEST_EFFORT - (1000i128 * i128::from(memory) / i128::from(capacity)).min(i128::from(BEST_EFFORT * 2)) as i64;
+    adj.clamp(BEST_EFFORT + GUARANTEED, BEST_EFFORT - 1) as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +235,22 @@ mod tests {
         }));
         let l = super::pod(&with_init).expect("maps");
         assert_eq!((l.cpu_shares, l.cpu_quota, l.memory_limit), (milli_cpu_to_shares(2150), Some(215_000), Some(81 << 20)));
+    }
+
+    #[test]
+    fn resources_oom_score_adj_follows_the_qos_class() {
+        let pod = |resources: serde_json::Value| -> k8s_openapi::api::core::v1::Pod {
+            serde_json::from_value(serde_json::json!({"spec": {"containers": [{"name": "c", "resources": resources}]}})).expect("a pod")
+        };
+        let gib: u64 = 1 << 30;
+        let adj = |p: &k8s_openapi::api::core::v1::Pod| oom_score_adj(p, &p.spec.as_ref().expect("a spec").containers[0], 4 * gib);
+        assert_eq!(adj(&pod(serde_json::json!({}))), 1000);
+        assert_eq!(adj(&pod(serde_json::json!({"limits": {"cpu": "1", "memory": "1Gi"}}))), -997);
+        assert_eq!(adj(&pod(serde_json::json!({"requests": {"memory": "1Gi"}}))), 750);
+        assert_eq!(adj(&pod(serde_json::json!({"requests": {"cpu": "1"}}))), 999, "no memory request: just under BestEffort");
+        assert_eq!(adj(&pod(serde_json::json!({"requests": {"memory": "8Gi"}}))), 3, "more than the node: just over Guaranteed");
+        let mut critical = pod(serde_json::json!({}));
+        critical.spec.as_mut().expect("a spec").priority_class_name = Some("system-node-critical".into());
+        assert_eq!(adj(&critical), -997);
     }
 }

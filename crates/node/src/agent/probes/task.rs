@@ -88,16 +88,16 @@ async fn probe_once(p: &Probe) -> Option<bool> {
     match outcome {
         Outcome::Success(_) => Some(true),
         Outcome::Warning(message) => {
-            events::record(&p.ctx, &p.object, "Warning", "ProbeWarning", format!("{kind} probe warning: {message}")).await;
+            events::record(&p.ctx, &p.object, "Warning", "ProbeWarning", format!("{kind} probe warning: {message}"));
             Some(true)
         }
         Outcome::Failure(message) => {
             tracing::debug!(container = %p.id, probe = kind, %message, "probe failed");
-            events::record(&p.ctx, &p.object, "Warning", "Unhealthy", format!("{kind} probe failed: {message}")).await;
+            events::record(&p.ctx, &p.object, "Warning", "Unhealthy", format!("{kind} probe failed: {message}"));
             Some(false)
         }
         Outcome::Error(error) => {
-            events::record(&p.ctx, &p.object, "Warning", "Unhealthy", format!("{kind} probe errored and resulted in unknown state: {error}")).await;
+            events::record(&p.ctx, &p.object, "Warning", "Unhealthy", format!("{kind} probe errored and resulted in unknown state: {error}"));
             None
         }
     }
