@@ -131,6 +131,12 @@ pub fn remove_tree(path: &str) -> usize {
     remove_tree_under(Path::new(ROOT), path)
 }
 
+/// Removes the cgroup `path` in every hierarchy if nothing is in it (no
+/// child cgroup: the kernel refuses otherwise); how many went.
+pub fn remove_if_empty(path: &str) -> usize {
+    in_hierarchies(Path::new(ROOT), path).iter().filter(|dir| std::fs::remove_dir(dir).is_ok()).count()
+}
+
 fn remove_tree_under(root: &Path, path: &str) -> usize {
     let mut removed = 0;
     for dir in in_hierarchies(root, path) {

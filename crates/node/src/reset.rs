@@ -1,7 +1,8 @@
 //! `nubis reset`: everything the node agent made on this machine for one
 //! data dir goes (its containers, stopped and deleted; their root
 //! filesystem mounts and volume mounts; the pods' network namespaces; the
-//! bridge and the nftables table; the cgroups), so the host is as before. The data dir's
+//! bridge and the nftables table; its pods' cgroups, and `/nubis` once no
+//! other data dir's pods are in it), so the host is as before. The data dir's
 //! store and images stay; removing the directory removes them.
 
 use crate::containers::Containers;
@@ -22,6 +23,10 @@ pub struct Report {
 pub async fn reset(data_dir: &Path, runtime: &str, bridge: &str) -> Report {
     let mut report = Report::default();
     let containers = Containers::new(data_dir.join("containers"), Runtime::new(runtime, data_dir.join("runtime")), Vec::new());
+    // The pods of this data dir, whose cgroups go at the end: another
+    // data dir's agent on the machine keeps its own.
+    let mut pods: std::collections::BTreeSet<String> = containers.list().iter().filter_map(|id| id.get(..36)).map(str::to_string).collect();
+    pods.extend(std::fs::read_dir(data_dir.join("pods")).into_iter().flatten().filter_map(Result::ok).filter_map(|e| e.file_name().into_string().ok()));
     for id in containers.list() {
         match containers.remove(&id).await {
             Ok(()) => report.containers += 1,
@@ -52,6 +57,9 @@ pub async fn reset(data_dir: &Path, runtime: &str, bridge: &str) -> Report {
         crate::agent::volumes::unmount_pod_volumes(&pod.path());
     }
     let _ = std::fs::remove_dir_all(data_dir.join("pods"));
-    report.cgroups = crate::cgroups::remove_tree("/nubis");
+    for uid in &pods {
+        report.cgroups += crate::cgroups::remove_tree(&crate::cgroups::pod_path(uid));
+    }
+    report.cgroups += crate::cgroups::remove_if_empty("/nubis/pods") + crate::cgroups::remove_if_empty("/nubis");
     report
 }
