@@ -116,6 +116,7 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     if !rustix::process::geteuid().is_root() {
         return Err(Error::NotRoot);
     }
+    raise_open_files_limit();
     let runtime = Runtime::new(&options.runtime, options.data_dir.join("runtime"));
     runtime.check()?;
     let runtime_version = runtime_version(&options.runtime);
@@ -257,6 +258,21 @@ async fn clean_orphans(ctx: &Ctx, known: &HashSet<String>) {
         if !known.contains(&pod) {
             let network = ctx.network.clone();
             let _ = tokio::task::spawn_blocking(move || network.teardown(&pod)).await;
+        }
+    }
+}
+
+/// Raises the soft limit of open files to the hard one (as Go programs,
+/// the kubelet among them, do at start): the agent holds a pidfd or two
+/// per running container, and the usual soft limit of 1024 would end a
+/// node of a few hundred pods.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+        if let Err(error) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(%error, "raising the open files limit");
         }
     }
 }

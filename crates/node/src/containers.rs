@@ -224,8 +224,8 @@ impl Containers {
     /// its shim is gone without one).
     pub async fn ended(&self, id: &str) {
         let Ok(dir) = self.check(id) else { return };
-        if let Some(end) = self.shims.ended(id, &dir) {
-            return end.await;
+        if self.shims.ended(id, &dir).await {
+            return;
         }
         while matches!(self.status(id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -266,9 +266,8 @@ impl Containers {
     /// removes its directory; the log stays.
     pub async fn remove(&self, id: &str) -> Result<(), Error> {
         let dir = self.check(id)?;
-        self.shims.forget(id);
         let (runtime, owned) = (self.runtime.clone(), id.to_string());
-        tokio::task::spawn_blocking(move || {
+        let removed = tokio::task::spawn_blocking(move || {
             runtime.delete(&owned, true).map_err(|source| Error::Runtime { id: owned.clone(), source })?;
             rootfs::unmount(&dir.join("bundle/rootfs")).map_err(|source| Error::Rootfs { id: owned.clone(), source })?;
             // The shim of a container just killed writes its exit record
@@ -287,7 +286,11 @@ impl Containers {
             }
         })
         .await
-        .map_err(|e| Error::Start { id: id.to_string(), why: e.to_string() })?
+        .map_err(|e| Error::Start { id: id.to_string(), why: e.to_string() })?;
+        // Only now: a status asked for meanwhile could have opened the
+        // shim's pidfd again from its pid file.
+        self.shims.forget(id);
+        removed
     }
 
     /// The ids of every container with a directory here.

@@ -1,11 +1,10 @@
 //! The OCI runtime, through its command line (runc's, which crun and youki
-//! share): create, start, state, kill, delete. The binary is found on
+//! share): run, state, kill, delete. The binary is found on
 //! PATH (`--runtime`); a missing one is named with the package to install.
 
 use serde::Deserialize;
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -67,21 +66,8 @@ impl Runtime {
         c
     }
 
-    fn run(&self, command: &'static str, id: &str, args: &[&OsStr]) -> Result<Output, Error> {
-        let out = self.command(None).arg(command).args(args).arg(id).stdin(Stdio::null()).output().map_err(|_| Error::Missing(self.binary.clone()))?;
-        if out.status.success() {
-            Ok(out)
-        } else {
-            Err(self.failed(command, id, &out.stderr))
-        }
-    }
-
     pub fn failed(&self, command: &'static str, id: &str, stderr: &[u8]) -> Error {
         Error::Failed { runtime: self.binary.clone(), command, id: id.to_string(), message: last_error(stderr) }
-    }
-
-    pub fn start(&self, id: &str) -> Result<(), Error> {
-        self.run("start", id, &[]).map(|_| ())
     }
 
     /// The container's state, or `None` when the runtime does not know it.

@@ -128,7 +128,10 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
     let mut sources: Vec<(Box<dyn Read + Send>, Stream)> = Vec::new();
     let created = {
         let mut create = runtime.command(Some(&runtime_log));
-        create.arg("create").arg("--bundle").arg(&args.bundle).arg("--pid-file").arg(&pid_file);
+        // `run --detach` is `create` and `start` in one runtime process
+        // (one Go program less per container start). The container's
+        // output waits in its pipes until the readers below take it.
+        create.arg("run").arg("--detach").arg("--bundle").arg(&args.bundle).arg("--pid-file").arg(&pid_file);
         if let Some((_, path)) = &console {
             // The terminal's master end comes back on this socket; the
             // container's output and input go through it.
@@ -157,7 +160,8 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
         Ok(s) if s.success() => {}
         Ok(_) => {
             let log = std::fs::read(&runtime_log).unwrap_or_default();
-            return Err(runtime.failed("create", &args.id, &log).to_string());
+            let _ = runtime.delete(&args.id, true);
+            return Err(runtime.failed("run", &args.id, &log).to_string());
         }
         Err(e) => return Err(format!("running {}: {e}", args.runtime)),
     }
@@ -185,10 +189,6 @@ fn supervise(args: &ShimArgs) -> Result<(), String> {
         .collect();
     attach.serve(args.stdin_once);
 
-    if let Err(e) = runtime.start(&args.id) {
-        let _ = runtime.delete(&args.id, true);
-        return Err(e.to_string());
-    }
     let started_at = cri_log::now();
     let _ = writeln!(std::io::stdout(), "started {pid}");
     let _ = std::io::stdout().flush();

@@ -39,7 +39,7 @@ impl Shims {
     /// Remembers the shim just spawned for `id` (a child of this process
     /// not yet reaped, so its pid cannot name another process).
     pub fn spawned(&self, id: &str, pid: u32) {
-        let fd = i32::try_from(pid).ok().and_then(Pid::from_raw).and_then(|pid| rustix::process::pidfd_open(pid, PidfdFlags::NONBLOCK).ok());
+        let fd = i32::try_from(pid).ok().and_then(Pid::from_raw).and_then(|pid| open(pid).ok());
         if let Some(fd) = fd {
             self.fds.lock().insert(id.to_string(), Arc::new(fd));
         }
@@ -54,17 +54,21 @@ impl Shims {
         }
     }
 
-    /// Resolves once the shim of `id` has ended (at once when it has);
-    /// `None` when its pid is not known.
-    pub fn ended(&self, id: &str, dir: &Path) -> Option<impl Future<Output = ()> + Send + 'static> {
-        let fd = self.pidfd(id, dir)?;
-        Some(async move {
-            let Some(fd) = fd else { return };
+    /// Resolves once the shim of `id` has ended (at once when it has),
+    /// true; false at once when its end cannot be waited for this way (no
+    /// pid file, or no descriptor to spare), so the caller asks instead.
+    pub fn ended(&self, id: &str, dir: &Path) -> impl Future<Output = bool> + Send + 'static {
+        let fd = self.pidfd(id, dir);
+        async move {
+            let fd = match fd {
+                Some(Some(fd)) => fd,
+                Some(None) => return true,
+                None => return false,
+            };
             // A pidfd polls readable once its process has ended.
-            let Ok(dup) = fd.try_clone() else { return };
-            let Ok(watch) = register(dup) else { return };
-            let _ = watch.readable().await;
-        })
+            let Ok(watch) = fd.try_clone().and_then(register) else { return false };
+            watch.readable().await.is_ok()
+        }
     }
 
     /// Forgets a removed container's shim.
@@ -73,14 +77,19 @@ impl Shims {
     }
 
     /// The shim's pidfd: `Some(None)` when its pid names no process or
-    /// another one (it ended), `None` when there is no pid file.
+    /// another one (it ended), `None` when there is no pid file or the
+    /// pidfd cannot be had (no descriptor to spare, an old kernel): the
+    /// runtime knows then.
     fn pidfd(&self, id: &str, dir: &Path) -> Option<Option<Arc<OwnedFd>>> {
         if let Some(fd) = self.fds.lock().get(id) {
             return Some(Some(fd.clone()));
         }
         let pid: u32 = std::fs::read_to_string(dir.join(PID_FILE)).ok()?.trim().parse().ok()?;
-        let Some(fd) = i32::try_from(pid).ok().and_then(Pid::from_raw).and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::NONBLOCK).ok()) else {
-            return Some(None);
+        let Some(raw) = i32::try_from(pid).ok().and_then(Pid::from_raw) else { return Some(None) };
+        let fd = match open(raw) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::SRCH) => return Some(None),
+            Err(_) => return None,
         };
         // The pid may have been reused since the shim wrote it: the
         // process is the shim only if its command line names this
@@ -93,6 +102,12 @@ impl Shims {
         self.fds.lock().insert(id.to_string(), fd.clone());
         Some(Some(fd))
     }
+}
+
+/// A pidfd for `pid` (only polled, never read: no flags, which kernels
+/// before 5.10 refuse).
+fn open(pid: Pid) -> rustix::io::Result<OwnedFd> {
+    rustix::process::pidfd_open(pid, PidfdFlags::empty())
 }
 
 /// The pidfd in Tokio's reactor, to wait for it to poll readable.
@@ -135,7 +150,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let shims = Shims::default();
         assert_eq!(shims.state("c", dir.path()), Shim::Unknown, "no pid file");
-        assert!(shims.ended("c", dir.path()).is_none());
+        assert!(!shims.ended("c", dir.path()).await, "cannot be waited for");
 
         // A pid file naming a process that is not the container's shim
         // (this test) counts as a shim that ended.
@@ -145,12 +160,11 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("sleep");
         shims.spawned("c", child.id());
         assert_eq!(shims.state("c", dir.path()), Shim::Running);
-        let end = shims.ended("c", dir.path()).expect("known");
-        let waiter = tokio::spawn(end);
+        let waiter = tokio::spawn(shims.ended("c", dir.path()));
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!waiter.is_finished());
         child.kill().expect("kills");
-        tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.expect("wakes").expect("joins");
+        assert!(tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.expect("wakes").expect("joins"));
         assert_eq!(shims.state("c", dir.path()), Shim::Ended);
         let _ = child.wait();
         shims.forget("c");

@@ -50,8 +50,8 @@ pub fn admit<'a>(pod: &Pod, running: impl IntoIterator<Item = &'a Pod>, node: &A
     for other in running {
         let (cpu, memory) = requests(other);
         used_pods += 1;
-        used_cpu += cpu;
-        used_memory += memory;
+        used_cpu = used_cpu.saturating_add(cpu);
+        used_memory = used_memory.saturating_add(memory);
     }
     let (cpu, memory) = requests(pod);
     let short = |resource: &str, requested: i64, used: i64, capacity: i64| Rejection {
@@ -61,10 +61,10 @@ pub fn admit<'a>(pod: &Pod, running: impl IntoIterator<Item = &'a Pod>, node: &A
     if used_pods + 1 > node.pods {
         return Err(short("pods", 1, used_pods as i64, node.pods as i64));
     }
-    if cpu > 0 && used_cpu + cpu > node.cpu_milli {
+    if cpu > 0 && used_cpu.saturating_add(cpu) > node.cpu_milli {
         return Err(short("cpu", cpu, used_cpu, node.cpu_milli));
     }
-    if memory > 0 && used_memory + memory > node.memory_bytes {
+    if memory > 0 && used_memory.saturating_add(memory) > node.memory_bytes {
         return Err(short("memory", memory, used_memory, node.memory_bytes));
     }
     Ok(())

@@ -5,6 +5,8 @@
 //! what containers create there later belongs to the group too. Symlinks
 //! keep their mode (the group is still set on the link itself).
 
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -24,28 +26,44 @@ pub fn mode(mode: u32, dir: bool, read_only: bool) -> u32 {
 
 /// Gives `path` and, for a directory, everything under it (without
 /// crossing into another file system mounted there) to group `gid`.
+///
+/// A container may be writing in the volume meanwhile, so no symlink is
+/// ever followed, not even one that replaced an entry after it was
+/// looked at: every entry is opened with `O_PATH | O_NOFOLLOW` (a symlink
+/// opens as itself), its group changed through that descriptor, its mode
+/// through `/proc/self/fd` (which names the very inode opened), and
+/// directories are read through descriptors of their own.
 pub fn apply(path: &Path, gid: u32, read_only: bool) -> Result<(), String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    walk(path, &meta, meta.dev(), gid, read_only)
+    let err = |e: rustix::io::Errno| format!("setting the fsGroup of {}: {e}", path.display());
+    let fd = rustix::fs::openat(rustix::fs::CWD, path, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(err)?;
+    let dev = rustix::fs::fstat(&fd).map_err(err)?.st_dev;
+    walk(fd, dev, gid, read_only).map_err(err)
 }
 
-fn walk(path: &Path, meta: &std::fs::Metadata, dev: u64, gid: u32, read_only: bool) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("setting the fsGroup of {}: {e}", path.display());
-    let group = rustix::process::Gid::from_raw(gid);
-    rustix::fs::chownat(rustix::fs::CWD, path, None, Some(group), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| err(&e))?;
-    if meta.file_type().is_symlink() {
+fn walk(fd: OwnedFd, dev: u64, gid: u32, read_only: bool) -> rustix::io::Result<()> {
+    let stat = rustix::fs::fstat(&fd)?;
+    if stat.st_dev != dev {
         return Ok(());
     }
-    let wanted = mode(meta.permissions().mode(), meta.is_dir(), read_only);
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(wanted)).map_err(|e| err(&e))?;
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path).map_err(|e| err(&e))?.filter_map(Result::ok) {
-            let child = entry.path();
-            let Ok(child_meta) = std::fs::symlink_metadata(&child) else { continue };
-            if child_meta.dev() == dev {
-                walk(&child, &child_meta, dev, gid, read_only)?;
-            }
+    rustix::fs::chownat(&fd, "", None, Some(rustix::process::Gid::from_raw(gid)), AtFlags::EMPTY_PATH)?;
+    let kind = FileType::from_raw_mode(stat.st_mode);
+    if kind == FileType::Symlink {
+        return Ok(());
+    }
+    let wanted = mode(stat.st_mode, kind == FileType::Directory, read_only);
+    rustix::fs::chmod(format!("/proc/self/fd/{}", fd.as_raw_fd()), Mode::from_raw_mode(wanted))?;
+    if kind != FileType::Directory {
+        return Ok(());
+    }
+    let dir = rustix::fs::openat(&fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    for entry in rustix::fs::Dir::new(dir.try_clone().map_err(|_| rustix::io::Errno::MFILE)?)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
         }
+        let child = rustix::fs::openat(&dir, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+        walk(child, dev, gid, read_only)?;
     }
     Ok(())
 }

@@ -20,8 +20,17 @@ pub async fn reject(ctx: Arc<Ctx>, pod: Arc<Pod>, rejection: Rejection) {
         "message": format!("Pod was rejected: {}", rejection.message),
     }});
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
-    if let Err(error) = api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(status)).await {
-        tracing::warn!(%error, pod = %pod.name_any(), "marking a refused pod Failed");
+    // The pod stays Pending, counted on this node, until this lands: tried
+    // again with a growing pause while the API answers with errors.
+    let mut pause = std::time::Duration::from_secs(1);
+    loop {
+        match api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&status)).await {
+            Ok(_) => return,
+            Err(kube::Error::Api(s)) if s.code == 404 => return,
+            Err(error) => tracing::warn!(%error, pod = %pod.name_any(), "marking a refused pod Failed"),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(60));
     }
 }
 

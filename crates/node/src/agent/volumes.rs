@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{
 use kube::api::{Api, PostParams};
 use kube::ResourceExt;
 use oci_spec::runtime::{Mount, MountBuilder};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 /// What the kubelet gives `kube-api-access-*` tokens unless asked.
@@ -48,18 +48,18 @@ fn tmpfs(dir: &Path, size: Option<u64>) -> Result<(), String> {
 /// Sets up every volume of the pod; the first failure is the message of
 /// the pod's `FailedMount` event.
 ///
-/// `first`: the pod's first setup by this worker (volumes are given to the
-/// pod's fsGroup then).
-pub async fn prepare(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, first: bool) -> Result<Prepared, String> {
+/// `owned`: the volumes already given to the pod's fsGroup (a local
+/// claim's volume is walked once, not at every refresh).
+pub async fn prepare(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, owned: &mut HashSet<String>) -> Result<Prepared, String> {
     let mut out = Prepared::new();
     for v in pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten() {
-        let path = prepare_one(ctx, pod, uid, pod_ip, v, first).await.map_err(|e| format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name))?;
+        let path = prepare_one(ctx, pod, uid, pod_ip, v, owned).await.map_err(|e| format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name))?;
         out.insert(v.name.clone(), path);
     }
     Ok(out)
 }
 
-async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume, first: bool) -> Result<PathBuf, String> {
+async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume, owned: &mut HashSet<String>) -> Result<PathBuf, String> {
     let ns = pod.namespace().unwrap_or_default();
     if let Some(e) = &v.empty_dir {
         let dir = vol_dir(ctx, uid, "kubernetes.io~empty-dir", &v.name);
@@ -128,15 +128,15 @@ async fn prepare_one(ctx: &Ctx, pod: &Pod, uid: &str, pod_ip: &str, v: &Volume, 
     }
     if let Some(c) = &v.persistent_volume_claim {
         let (path, local) = claim_path(ctx, &ns, &c.claim_name).await?;
-        // A local volume is given to the fsGroup when the pod starts
-        // (not on refreshes); hostPath volumes never are, as on
-        // Kubernetes.
-        if let (true, true, Some(gid)) = (first, local, ownership::fs_group(pod)) {
+        // A local volume is given to the fsGroup once per worker (not on
+        // every refresh); hostPath volumes never are, as on Kubernetes.
+        if let (false, true, Some(gid)) = (owned.contains(&v.name), local, ownership::fs_group(pod)) {
             let on_root_mismatch = pod.spec.as_ref().and_then(|s| s.security_context.as_ref()).and_then(|s| s.fs_group_change_policy.as_deref()) == Some("OnRootMismatch");
             if !(on_root_mismatch && ownership::root_matches(&path, gid, c.read_only.unwrap_or(false))) {
                 let (path, read_only) = (path.clone(), c.read_only.unwrap_or(false));
                 tokio::task::spawn_blocking(move || ownership::apply(&path, gid, read_only)).await.map_err(|e| e.to_string())??;
             }
+            owned.insert(v.name.clone());
         }
         return Ok(path);
     }

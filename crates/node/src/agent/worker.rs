@@ -48,6 +48,8 @@ use tokio::time::Instant;
 
 /// How soon a pod whose network or volumes failed to set up is tried again.
 const RETRY: Duration = Duration::from_secs(1);
+/// How soon a failed refresh of the volumes of running containers is.
+const REFRESH_RETRY: Duration = Duration::from_secs(10);
 /// How often ConfigMap, Secret, downward API and projected volumes are
 /// written again (the kubelet's sync period is a minute); also the
 /// longest a pod with live containers goes without a pass.
@@ -78,7 +80,10 @@ pub struct Worker {
     tracks: HashMap<String, Track>,
     reported: Option<serde_json::Value>,
     volumes: Option<volumes::Prepared>,
-    volumes_at: Option<Instant>,
+    /// When the volumes are next written again (`None`: at the next pass).
+    volumes_due: Option<Instant>,
+    /// Volumes already given to the pod's fsGroup by this worker.
+    owned_volumes: HashSet<String>,
     /// The last FailedMount message, recorded once.
     mount_error: Option<String>,
     probes: probes::Manager,
@@ -135,7 +140,8 @@ impl Worker {
             tracks: HashMap::new(),
             reported: None,
             volumes: None,
-            volumes_at: None,
+            volumes_due: None,
+            owned_volumes: HashSet::new(),
             mount_error: None,
             probes: probes::Manager::new(wake.clone()),
             stopping: Stopping::default(),
@@ -198,8 +204,11 @@ impl Worker {
         let Some(spec) = pod.spec.clone() else { return Next::Idle };
         // A final phase is final: a pod refused at admission, or one
         // whose containers were done before a restart of the agent, runs
-        // nothing again.
+        // nothing again; what still runs of it (a stop the restart cut
+        // short) is stopped.
         if self.tracks.is_empty() && admission::is_terminal(&pod) {
+            let targets = self.stop_everything(&pod).await;
+            self.stop_in_background(&pod, pod_grace(&pod), targets);
             return Next::Idle;
         }
         let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
@@ -234,15 +243,18 @@ impl Worker {
 
         // Volumes, set up before any container and refreshed every 30 s
         // (ConfigMaps and Secrets change in place).
-        if self.volumes_at.is_none_or(|at| at.elapsed() >= VOLUME_REFRESH) {
+        if self.volumes_due.is_none_or(|at| Instant::now() >= at) {
             let ip = self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default();
-            match volumes::prepare(&self.ctx, &pod, &self.uid, &ip, self.volumes.is_none()).await {
+            match volumes::prepare(&self.ctx, &pod, &self.uid, &ip, &mut self.owned_volumes).await {
                 Ok(prepared) => {
                     self.volumes = Some(prepared);
-                    self.volumes_at = Some(Instant::now());
+                    self.volumes_due = Some(Instant::now() + VOLUME_REFRESH);
                     self.mount_error = None;
                 }
                 Err(message) => {
+                    // Running containers keep the volumes they have: a
+                    // failed refresh is tried again less eagerly.
+                    self.volumes_due = Some(Instant::now() + if self.volumes.is_none() { RETRY } else { REFRESH_RETRY });
                     if self.mount_error.as_deref() != Some(message.as_str()) {
                         self.event(&pod, None, "Warning", "FailedMount", message.clone());
                         self.mount_error = Some(message);
@@ -345,7 +357,7 @@ impl Worker {
     /// the nearest back-off, or the volume refresh.
     fn next_pass(&self) -> Instant {
         let now = Instant::now();
-        let refresh = self.volumes_at.map_or(now + RETRY, |at| at + VOLUME_REFRESH);
+        let refresh = self.volumes_due.unwrap_or(now + RETRY);
         self.tracks.values().filter_map(|t| t.retry_at).filter(|at| *at > now).fold(refresh, Instant::min).max(now + Duration::from_millis(10))
     }
 
@@ -725,24 +737,7 @@ impl Worker {
     async fn terminate(&mut self, pod: Arc<Pod>) {
         let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or_else(|| pod_grace(&pod));
         self.probes.keep_only(&HashSet::new());
-        let prefix = format!("{}-", self.uid);
-        let ids: Vec<String> = self.ctx.containers.list().into_iter().filter(|id| id.starts_with(&prefix)).collect();
-        let mut running = Vec::new();
-        for id in ids {
-            if matches!(self.ctx.containers.status(&id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
-                let name = id.strip_prefix(&prefix).and_then(|rest| rest.rsplit_once('-')).map(|(n, _)| n.to_string()).unwrap_or_default();
-                running.push((name, id));
-            }
-        }
-        let spec = pod.spec.clone().unwrap_or_default();
-        let targets = sidecars::stop_order(&pod, &running)
-            .into_iter()
-            .map(|(name, id, after)| {
-                let container = spec.containers.iter().chain(spec.init_containers.iter().flatten()).find(|c| c.name == name).cloned().unwrap_or_else(|| Container { name: name.clone(), ..Container::default() });
-                // A container stopping already had its preStop hook.
-                Target { pre_stop: !self.stopping.contains(&id), id, container, after, message: format!("Stopping container {name}") }
-            })
-            .collect();
+        let targets = self.stop_everything(&pod).await;
         let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
         stop::stop(&self.ctx, &pod, &self.pod_ip(), grace, targets).await;
         self.teardown().await;
@@ -756,6 +751,29 @@ impl Worker {
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
             Err(error) => tracing::warn!(%error, pod = %name, "deleting the terminated pod"),
         }
+    }
+
+    /// Every running container of the pod, in the order they stop
+    /// (sidecars last).
+    async fn stop_everything(&self, pod: &Pod) -> Vec<Target> {
+        let prefix = format!("{}-", self.uid);
+        let ids: Vec<String> = self.ctx.containers.list().into_iter().filter(|id| id.starts_with(&prefix)).collect();
+        let mut running = Vec::new();
+        for id in ids {
+            if matches!(self.ctx.containers.status(&id).await, Ok(Status::Running { .. } | Status::Created { .. })) {
+                let name = id.strip_prefix(&prefix).and_then(|rest| rest.rsplit_once('-')).map(|(n, _)| n.to_string()).unwrap_or_default();
+                running.push((name, id));
+            }
+        }
+        let spec = pod.spec.clone().unwrap_or_default();
+        sidecars::stop_order(pod, &running)
+            .into_iter()
+            .map(|(name, id, after)| {
+                let container = spec.containers.iter().chain(spec.init_containers.iter().flatten()).find(|c| c.name == name).cloned().unwrap_or_else(|| Container { name: name.clone(), ..Container::default() });
+                // A container stopping already had its preStop hook.
+                Target { pre_stop: !self.stopping.contains(&id), id, container, after, message: format!("Stopping container {name}") }
+            })
+            .collect()
     }
 
     /// Removes every container of the pod and its network and files.
