@@ -166,7 +166,15 @@ pub fn oom_score_adj(pod: &k8s_openapi::api::core::v1::Pod, c: &Container, memor
         m => m,
     };
     let capacity = i64::try_from(memory_capacity).unwrap_or(i64::MAX).max(1);
-    let adj = BEST_EFFORT - (1000i128 * i128::from(memory) / i128::from(capacity)).min(i128::from(BEST_EFFORT * 2)) as i64;
+    let score = |memory: i64| BEST_EFFORT - (1000i128 * i128::from(memory) / i128::from(capacity)).min(i128::from(BEST_EFFORT * 2)) as i64;
+    let mut adj = score(memory);
+    // A sidecar is killed no sooner than the app container least likely
+    // to be (the kubelet's rule since sidecars).
+    let sidecar = spec.is_some_and(|s| s.init_containers.iter().flatten().any(|i| i.name == c.name && i.restart_policy.as_deref() == Some("Always")));
+    if sidecar {
+        let smallest = spec.into_iter().flat_map(|s| s.containers.iter()).map(|a| request(a.resources.as_ref().and_then(|r| r.requests.as_ref()))).min().unwrap_or(0);
+        adj = adj.min(score(smallest));
+    }
     adj.clamp(BEST_EFFORT + GUARANTEED, BEST_EFFORT - 1) as i32
 }
 
@@ -249,6 +257,15 @@ mod tests {
         assert_eq!(adj(&pod(serde_json::json!({"requests": {"memory": "1Gi"}}))), 750);
         assert_eq!(adj(&pod(serde_json::json!({"requests": {"cpu": "1"}}))), 999, "no memory request: just under BestEffort");
         assert_eq!(adj(&pod(serde_json::json!({"requests": {"memory": "8Gi"}}))), 3, "more than the node: just over Guaranteed");
+        let with_sidecar: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({"spec": {
+            "initContainers": [{"name": "proxy", "restartPolicy": "Always", "resources": {"requests": {"cpu": "1"}}}],
+            "containers": [{"name": "app", "resources": {"requests": {"memory": "2Gi"}}}],
+        }}))
+        .expect("a pod");
+        let spec = with_sidecar.spec.as_ref().expect("a spec");
+        let proxy = &spec.init_containers.as_ref().expect("init containers")[0];
+        assert_eq!(oom_score_adj(&with_sidecar, proxy, 4 * gib), 500, "a sidecar goes no sooner than its app container");
+        assert_eq!(oom_score_adj(&with_sidecar, &spec.containers[0], 4 * gib), 500);
         let mut critical = pod(serde_json::json!({}));
         critical.spec.as_mut().expect("a spec").priority_class_name = Some("system-node-critical".into());
         assert_eq!(adj(&critical), -997);
