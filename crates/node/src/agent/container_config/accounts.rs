@@ -65,53 +65,74 @@ impl Accounts {
     }
 }
 
-/// A regular file of the image as its merged root shows it: the topmost
-/// layer that has it, unless a whiteout or an opaque directory above
-/// hides it (`image::unpack` writes them in overlayfs' form).
+/// How many symlinks a lookup follows (the kernel's limit is 40).
+const MAX_LINKS: usize = 40;
+
+/// A regular file of the image as its merged root shows it: each
+/// component from the topmost layer that has it, unless a whiteout or an
+/// opaque directory above hides it (`image::unpack` writes them in
+/// overlayfs' form); symlinks on the way are followed inside the image
+/// (`/etc/passwd -> ../usr/share/passwd`, or an absolute target), never
+/// out of it.
 fn image_file(layers: &[PathBuf], rel: &str) -> Option<String> {
-    for layer in layers.iter().rev() {
-        match lookup(layer, Path::new(rel)) {
-            Found::File(path) => {
-                use std::io::Read;
-                let mut text = String::new();
-                std::fs::File::open(path).ok()?.take(MAX_FILE).read_to_string(&mut text).ok()?;
-                return Some(text);
+    let mut pending: Vec<String> = components(rel).into_iter().rev().collect();
+    let mut at: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            at.pop();
+            continue;
+        }
+        at.push(part);
+        let (path, meta) = merged(layers, &at)?;
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_LINKS {
+                return None;
             }
-            Found::Hidden => return None,
-            Found::Absent => {}
+            let target = std::fs::read_link(&path).ok()?;
+            let target = target.to_str()?;
+            at.pop();
+            if target.starts_with('/') {
+                at.clear();
+            }
+            pending.extend(components(target).into_iter().rev());
+        } else if pending.is_empty() {
+            use std::io::Read;
+            if !meta.is_file() {
+                return None;
+            }
+            let mut text = String::new();
+            std::fs::File::open(path).ok()?.take(MAX_FILE).read_to_string(&mut text).ok()?;
+            return Some(text);
+        } else if !meta.is_dir() {
+            return None;
         }
     }
     None
 }
 
-enum Found {
-    File(PathBuf),
-    /// Whited out, or not a regular file, or below an opaque directory.
-    Hidden,
-    Absent,
+/// The path's names, without empty ones and `.`.
+fn components(path: &str) -> Vec<String> {
+    path.split('/').filter(|p| !p.is_empty() && *p != ".").map(str::to_string).collect()
 }
 
-fn lookup(layer: &Path, rel: &Path) -> Found {
-    let mut at = layer.to_path_buf();
-    let parts: Vec<_> = rel.components().collect();
-    for (i, part) in parts.iter().enumerate() {
-        at.push(part);
-        let Ok(meta) = std::fs::symlink_metadata(&at) else {
-            // Not in this layer; an opaque parent hides the lower ones.
-            return if i > 0 && opaque(at.parent().unwrap_or(layer)) { Found::Hidden } else { Found::Absent };
-        };
-        if meta.file_type().is_char_device() && meta.rdev() == 0 {
-            return Found::Hidden;
+/// The entry `parts` names in the merged view: in the topmost layer that
+/// has it, unless that layer whites it out, or a layer above has its
+/// parent as an opaque directory. Its parents were resolved already.
+fn merged(layers: &[PathBuf], parts: &[String]) -> Option<(PathBuf, std::fs::Metadata)> {
+    let rel: PathBuf = parts.iter().collect();
+    for layer in layers.iter().rev() {
+        let path = layer.join(&rel);
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            let whiteout = meta.file_type().is_char_device() && meta.rdev() == 0;
+            return if whiteout { None } else { Some((path, meta)) };
         }
-        let last = i + 1 == parts.len();
-        if last {
-            return if meta.is_file() { Found::File(at) } else { Found::Hidden };
-        }
-        if !meta.is_dir() {
-            return Found::Hidden;
+        if parts.len() > 1 && path.parent().is_some_and(opaque) {
+            return None;
         }
     }
-    Found::Absent
+    None
 }
 
 fn opaque(dir: &Path) -> bool {
@@ -151,5 +172,22 @@ mod tests {
         assert_eq!(a.user("app"), Some((1000, 1001)), "the upper layer's passwd");
         assert_eq!(a.group("low"), Some(1), "the lower layer's group, not hidden");
         assert_eq!(Accounts::read(&[dir.path().join("none")]), Accounts::default());
+
+        // Symlinks are followed inside the image: a relative one in the
+        // upper layer to a file in the lower, an absolute one, and none
+        // out of the image.
+        let linked = dir.path().join("linked");
+        std::fs::create_dir_all(linked.join("etc")).expect("mkdir");
+        std::fs::create_dir_all(low.join("usr/share")).expect("mkdir");
+        std::fs::write(low.join("usr/share/group"), "shared:x:7:\n").expect("writes");
+        std::os::unix::fs::symlink("../usr/share/group", linked.join("etc/group")).expect("symlink");
+        std::os::unix::fs::symlink("/../../../../usr/share/group", linked.join("etc/passwd")).expect("symlink");
+        let a = Accounts::read(&[low.clone(), linked.clone()]);
+        assert_eq!(a.group("shared"), Some(7));
+        assert_eq!(image_file(&[low.clone(), linked.clone()], "etc/passwd").as_deref(), Some("shared:x:7:\n"), "'..' stops at the image's root");
+        std::os::unix::fs::symlink("passwd", linked.join("etc/loop")).expect("symlink");
+        std::fs::remove_file(linked.join("etc/passwd")).expect("rm");
+        std::os::unix::fs::symlink("loop", linked.join("etc/passwd")).expect("symlink");
+        assert_eq!(image_file(&[low, linked], "etc/passwd"), None, "a loop ends");
     }
 }
