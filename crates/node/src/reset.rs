@@ -40,13 +40,20 @@ pub async fn reset(data_dir: &Path, runtime: &str, bridge: &str) -> Report {
         }
     }
     let bridge = bridge.to_string();
-    let removed = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        net::link::with_netlink(async move |h| net::link::delete(&h, &bridge).await).map_err(|e| e.to_string())?;
-        net::nat::remove().map_err(|e| e.to_string())
+    let removed = tokio::task::spawn_blocking(move || -> Result<bool, String> {
+        // Said removed only when there was a bridge to remove (the table
+        // comes and goes with it).
+        let existed = net::link::with_netlink(async move |h| {
+            let existed = net::link::index_of(&h, &bridge).await?.is_some();
+            net::link::delete(&h, &bridge).await.map(|_| existed)
+        })
+        .map_err(|e| e.to_string())?;
+        net::nat::remove().map_err(|e| e.to_string())?;
+        Ok(existed)
     })
     .await;
     match removed {
-        Ok(Ok(())) => report.network = true,
+        Ok(Ok(existed)) => report.network = existed,
         Ok(Err(error)) => tracing::warn!(%error, "removing the pod network"),
         Err(error) => tracing::warn!(%error, "removing the pod network"),
     }

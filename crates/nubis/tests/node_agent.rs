@@ -132,6 +132,10 @@ fn node_agent_kill9_and_restart_keeps_containers_and_logs_needs_root() {
     let out = in_netns(&c.netns, env!("CARGO_BIN_EXE_nubis")).args(["reset", "--data-dir"]).arg(c.data()).output().expect("nubis reset runs");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && said.starts_with("removed 5 containers, 5 pod network namespaces"), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("the bridge nubis0"), "{said}");
+    let again = in_netns(&c.netns, env!("CARGO_BIN_EXE_nubis")).args(["reset", "--data-dir"]).arg(c.data()).output().expect("nubis reset runs");
+    let said_again = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success() && !said_again.contains("bridge"), "a second reset removes no bridge: {said_again}");
     assert!(container_pids(&c).is_empty());
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(!mounts.contains(&c.data().display().to_string()), "no mount under the data dir is left");
