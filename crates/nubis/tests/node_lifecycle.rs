@@ -12,7 +12,7 @@ mod support;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
@@ -197,6 +197,8 @@ async fn node_lifecycle_lost_node_is_tainted_evicted_and_collected() {
             Api::<Pod>::namespaced(client, "default"),
             watcher::Config::default(),
         )
+        // Errors once the server is gone wait instead of spinning.
+        .default_backoff()
         .boxed();
         while let Some(event) = stream.next().await {
             match event {

@@ -15,7 +15,7 @@ mod support;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -92,7 +92,10 @@ async fn journal(client: kube::Client, selector: &str) -> Arc<Mutex<Journal>> {
     let journal = Arc::new(Mutex::new(Journal::default()));
     let j = journal.clone();
     let pods: Api<Pod> = Api::namespaced(client, "default");
-    let mut stream = watcher(pods, watcher::Config::default().labels(selector)).boxed();
+    // With a back-off: once the test's server is gone, a watcher without
+    // one retries in a loop that never yields, and the test's runtime
+    // cannot shut down.
+    let mut stream = watcher(pods, watcher::Config::default().labels(selector)).default_backoff().boxed();
     // Wait for the initial list so nothing before the test's actions is missed.
     while let Some(Ok(event)) = stream.next().await {
         if matches!(event, watcher::Event::InitDone) {
