@@ -26,6 +26,10 @@ struct Cli {
     /// The nubis binary to measure (build it with `cargo build --release -p nubis`).
     #[arg(long, default_value = "target/release/nubis")]
     nubis: PathBuf,
+    /// The OCI runtime the node agent's scenarios run containers with
+    /// (`nubis up --runtime`).
+    #[arg(long, default_value = "runc")]
+    runtime: String,
     #[command(subcommand)]
     what: What,
 }
@@ -181,10 +185,12 @@ fn main() -> Result<()> {
                 fleet::fleet(&cli.nubis, nodes, deployments, replicas, std::time::Duration::from_secs(settle_seconds)).await
             }
             What::PodStartup { pods, batch } => {
-                on_private_host("pod-startup", &cli.nubis, move |nubis, ns| async move { pod_startup::pod_startup(&nubis, ns, pods, batch).await }).await
+                let runtime = cli.runtime.clone();
+                on_private_host("pod-startup", &cli.nubis, move |nubis, ns| async move { pod_startup::pod_startup(&nubis, ns, pods, batch, &runtime).await }).await
             }
             What::PodsIdle { pods, seconds } => {
-                on_private_host("pods-idle", &cli.nubis, move |nubis, ns| async move { pods_idle::pods_idle(&nubis, ns, pods, seconds).await }).await
+                let runtime = cli.runtime.clone();
+                on_private_host("pods-idle", &cli.nubis, move |nubis, ns| async move { pods_idle::pods_idle(&nubis, ns, pods, seconds, &runtime).await }).await
             }
             What::ImagePull { size_mb, layers, runs } => {
                 on_private_host("image-pull", &cli.nubis, move |nubis, ns| async move { image_pull::image_pull(&nubis, ns, size_mb, layers, runs).await }).await

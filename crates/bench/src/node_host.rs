@@ -184,13 +184,14 @@ pub struct NodeServer {
 }
 
 impl NodeServer {
-    pub fn start(nubis: &Path, ns: &Namespace) -> Result<NodeServer> {
+    /// `runtime` is the OCI runtime the agent runs containers with.
+    pub fn start(nubis: &Path, ns: &Namespace, runtime: &str) -> Result<NodeServer> {
         let data_dir = ns.dir.join("data");
         let mut command = ns.command(nubis);
         command
             .args(["up", "--node-agent", "--node-name", NODE, "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", REGISTRY])
             // Room for more pods than the kubelet's default of 110.
-            .args(["--max-pods", "1000", "--data-dir"])
+            .args(["--max-pods", "1000", "--runtime", runtime, "--data-dir"])
             .arg(&data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

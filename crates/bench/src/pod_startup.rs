@@ -146,11 +146,11 @@ fn median_stage(all: &[Seen], from: impl Fn(&Seen) -> Option<Instant>, to: impl 
     format!("{} (n={n})", ms(summarize(spans).p50))
 }
 
-pub async fn pod_startup(nubis: &Path, ns: Namespace, pods: usize, batch: usize) -> Result<()> {
+pub async fn pod_startup(nubis: &Path, ns: Namespace, pods: usize, batch: usize, runtime: &str) -> Result<()> {
     ensure!(batch > 0, "--batch must be at least 1");
     let registry = Registry::start(&ns).await?;
     registry.push_busybox(&ns)?;
-    let server = NodeServer::start(nubis, &ns)?;
+    let server = NodeServer::start(nubis, &ns, runtime)?;
     let client = server.client().await?;
     server.wait_ready(&client).await?;
     let api: Api<Pod> = Api::namespaced(client.clone(), "default");

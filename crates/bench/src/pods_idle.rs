@@ -86,10 +86,10 @@ fn show(what: &str, s: &Stretch) -> String {
     )
 }
 
-pub async fn pods_idle(nubis: &Path, ns: Namespace, pods: usize, seconds: u64) -> Result<()> {
+pub async fn pods_idle(nubis: &Path, ns: Namespace, pods: usize, seconds: u64, runtime: &str) -> Result<()> {
     let registry = Registry::start(&ns).await?;
     registry.push_busybox(&ns)?;
-    let server = NodeServer::start(nubis, &ns)?;
+    let server = NodeServer::start(nubis, &ns, runtime)?;
     let client = server.client().await?;
     server.wait_ready(&client).await?;
     let pid = server.pid();

@@ -5,7 +5,8 @@
 //! it acts on that thread's network namespace.
 
 use futures::TryStreamExt;
-use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
+use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -19,6 +20,9 @@ pub enum Error {
     #[error("link {0:?} not found")]
     Missing(String),
 }
+
+/// The pod's end of its veth, as the pod sees it.
+pub const POD_LINK: &str = "eth0";
 
 fn nl(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> Error {
     let what = what.into();
@@ -78,42 +82,41 @@ pub async fn ensure_bridge(handle: &Handle, name: &str, gateway: Ipv4Addr, prefi
     Ok(index)
 }
 
-/// A veth pair: `host` on the bridge (up, hairpin on), `peer` moved into
-/// the namespace bound at `netns`.
-pub async fn add_veth(handle: &Handle, host: &str, peer: &str, bridge: u32, netns: &Path) -> Result<(), Error> {
-    handle.link().add(LinkVeth::new(host, peer).build()).execute().await.map_err(nl(format!("creating veth {host:?}")))?;
+/// A veth pair in one request: `host` on the bridge and up, its peer
+/// made directly inside the namespace bound at `netns` as `eth0`. Made
+/// there, the peer is never moved between namespaces nor renamed: both
+/// take the kernel's routing lock for a grace period, which serialized
+/// concurrent pod starts behind one another.
+pub async fn add_veth(handle: &Handle, host: &str, bridge: u32, netns: &Path) -> Result<(), Error> {
     let ns = std::fs::File::open(netns).map_err(|source| Error::Io { what: format!("opening {}", netns.display()), source })?;
-    let peer_index = index_of(handle, peer).await?.ok_or_else(|| Error::Missing(peer.to_string()))?;
-    handle
-        .link()
-        .set(LinkUnspec::new_with_index(peer_index).setns_by_fd(ns.as_raw_fd()).build())
-        .execute()
-        .await
-        .map_err(nl(format!("moving {peer:?} into {}", netns.display())))?;
-    let host_index = index_of(handle, host).await?.ok_or_else(|| Error::Missing(host.to_string()))?;
-    handle
-        .link()
-        .set(LinkUnspec::new_with_index(host_index).controller(bridge).up().build())
-        .execute()
-        .await
-        .map_err(nl(format!("attaching {host:?} to the bridge")))?;
-    // Hairpin: a pod reaching itself through a service address gets its
-    // own packets back through this port.
-    handle
-        .link()
-        .set_port(LinkBridgePort::new(host_index).hairpin(true).build())
-        .execute()
-        .await
-        .map_err(nl(format!("turning hairpin on for {host:?}")))?;
-    Ok(())
+    let peer = LinkMessageBuilder::<LinkUnspec>::new().name(POD_LINK.to_string()).setns_by_fd(ns.as_raw_fd()).build();
+    let pair = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+        .name(host.to_string())
+        .controller(bridge)
+        .up()
+        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+        .build();
+    handle.link().add(pair).execute().await.map_err(nl(format!("creating veth {host:?}")))?;
+    set_hairpin(handle, host).await
 }
 
-/// Inside the pod's namespace: `peer` becomes `eth0` with `ip/prefix`,
-/// up, with `lo` up and a default route through `gateway`.
-pub async fn configure_pod_side(handle: &Handle, peer: &str, ip: Ipv4Addr, prefix: u8, gateway: Ipv4Addr) -> Result<(), Error> {
-    let index = index_of(handle, peer).await?.ok_or_else(|| Error::Missing(peer.to_string()))?;
-    handle.link().set(LinkUnspec::new_with_index(index).name("eth0".to_string()).build()).execute().await.map_err(nl("renaming the pod's interface to eth0"))?;
-    add_address(handle, index, ip, prefix, "eth0").await?;
+/// Hairpin on the bridge port `host`: a pod reaching itself through a
+/// service address gets its own packets back through it.
+pub async fn set_hairpin(handle: &Handle, host: &str) -> Result<(), Error> {
+    let index = index_of(handle, host).await?.ok_or_else(|| Error::Missing(host.to_string()))?;
+    handle
+        .link()
+        .set_port(LinkBridgePort::new(index).hairpin(true).build())
+        .execute()
+        .await
+        .map_err(nl(format!("turning hairpin on for {host:?}")))
+}
+
+/// Inside the pod's namespace: `eth0` with `ip/prefix`, up, with `lo` up
+/// and a default route through `gateway`. Doing it again changes nothing.
+pub async fn configure_pod_side(handle: &Handle, ip: Ipv4Addr, prefix: u8, gateway: Ipv4Addr) -> Result<(), Error> {
+    let index = index_of(handle, POD_LINK).await?.ok_or_else(|| Error::Missing(POD_LINK.to_string()))?;
+    add_address(handle, index, ip, prefix, POD_LINK).await?;
     handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(nl("bringing eth0 up"))?;
     if let Some(lo) = index_of(handle, "lo").await? {
         handle.link().set(LinkUnspec::new_with_index(lo).up().build()).execute().await.map_err(nl("bringing lo up"))?;

@@ -110,20 +110,21 @@ impl PodNetwork {
         let host = host_link_name(id);
         let attachment = Attachment { netns: netns.clone(), ip, gateway: cidr.gateway(), prefix: cidr.prefix, host_link: host.clone() };
         netns::create(&netns)?;
-        let configured = netns::run_in(&netns, move || with_netlink(async move |h| link::index_of(&h, "eth0").await))??;
-        if configured.is_some() {
-            return Ok(attachment);
-        }
-        // A veth left from a setup that stopped half way goes first.
-        let peer = format!("{host}p");
-        let (bridge, (h2, p2), ns2) = (self.bridge.clone(), (host.clone(), peer.clone()), netns.clone());
+        let has_link = netns::run_in(&netns, move || with_netlink(async move |h| link::index_of(&h, link::POD_LINK).await))??.is_some();
+        let (bridge, h2, ns2) = (self.bridge.clone(), host.clone(), netns.clone());
         with_netlink(async move |h| {
+            if has_link {
+                // Set up before: only what a setup cut short may lack.
+                return link::set_hairpin(&h, &h2).await;
+            }
+            // A host end whose peer is gone (a namespace made again) goes
+            // first.
             link::delete(&h, &h2).await?;
             let index = link::index_of(&h, &bridge).await?.ok_or(link::Error::Missing(bridge))?;
-            link::add_veth(&h, &h2, &p2, index, &ns2).await
+            link::add_veth(&h, &h2, index, &ns2).await
         })?;
         let (gateway, prefix) = (cidr.gateway(), cidr.prefix);
-        netns::run_in(&netns, move || with_netlink(async move |h| link::configure_pod_side(&h, &peer, ip, prefix, gateway).await))??;
+        netns::run_in(&netns, move || with_netlink(async move |h| link::configure_pod_side(&h, ip, prefix, gateway).await))??;
         Ok(attachment)
     }
 

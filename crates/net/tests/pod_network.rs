@@ -76,6 +76,17 @@ fn net_pods_reach_each_other_and_the_host_and_leave_nothing_needs_root() {
         let inside = netns::run_in(&a.netns, || (link_exists("eth0"), link_exists("lo"))).expect("enters");
         assert_eq!(inside, (true, true));
 
+        // A pod side that lost its address (and with it its route) gets
+        // both back from a second setup, on the same veth.
+        let ip_in_b = |args: &[&str]| std::process::Command::new("nsenter").arg(format!("--net={}", b.netns.display())).arg("ip").args(args).output().expect("runs ip");
+        assert!(ip_in_b(&["address", "flush", "dev", "eth0"]).status.success());
+        assert!(ip_in_b(&["-4", "route", "show", "default"]).stdout.is_empty(), "pod b is off the network");
+        assert_eq!(network.setup("default_b_uid2").expect("again"), b);
+        let server = echo_server(&b.netns, SocketAddr::new(b.ip.into(), 8083));
+        let answer = netns::run_in(&a.netns, move || talk(SocketAddr::new(b.ip.into(), 8083))).expect("enters").expect("pod a reaches pod b again");
+        assert_eq!(answer, "ping");
+        server.join().expect("served");
+
         // The NAT table, in this namespace only.
         let ruleset = std::process::Command::new("nft").args(["list", "table", "ip", "nubis"]).output().expect("runs nft");
         let text = String::from_utf8_lossy(&ruleset.stdout);
