@@ -217,8 +217,9 @@ fn age(meta: &fs::Metadata, now: Timestamp) -> Duration {
 }
 
 /// Deletes the blobs and unpacked layers no named image reaches, and
-/// ingest files a crash left, leaving anything younger than `grace`.
-/// Holds the store lock throughout, so no name changes meanwhile.
+/// ingest files a crash left, leaving anything younger than `grace` and
+/// any layer a mounted container root file system uses. Holds the store
+/// lock throughout, so no name changes meanwhile.
 pub fn prune(store: &Store, grace: Duration) -> Result<Pruned, Error> {
     let _lock = store.lock()?;
     let now = Timestamp::now();
@@ -285,6 +286,7 @@ pub fn prune(store: &Store, grace: Duration) -> Result<Pruned, Error> {
 
     // Unpacked layers, and unpacking directories a crash left.
     let layers = store.root().join("layers");
+    reach.layers.extend(crate::mounted_layers::mounted_layers(&layers));
     for entry in fs::read_dir(&layers).map_err(io_at(&layers))? {
         let entry = entry.map_err(io_at(&layers))?;
         let name = entry.file_name().to_string_lossy().into_owned();

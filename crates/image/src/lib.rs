@@ -12,6 +12,7 @@ pub mod archive;
 pub mod digest;
 pub mod gc;
 pub mod layers;
+pub mod mounted_layers;
 pub mod name;
 pub mod pack;
 pub mod platform;

@@ -115,6 +115,17 @@ fn node_agent_kill9_and_restart_keeps_containers_and_logs_needs_root() {
     assert!(log_sizes() > during, "logs go on while nubis is down");
     assert_eq!(container_pids(&c), before, "the containers outlive nubis");
 
+    // The image's name removed and the store pruned meanwhile: the
+    // running containers' layers stay (their overlay mounts use them).
+    let image_cli = |args: &[&str]| {
+        let out = in_netns(&c.netns, env!("CARGO_BIN_EXE_nubis")).arg("image").args(args).arg("--data-dir").arg(c.data()).output().expect("nubis image runs");
+        assert!(out.status.success(), "nubis image {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    image_cli(&["remove", &image]);
+    image_cli(&["prune", "--grace-period", "0s"]);
+    let layers = std::fs::read_dir(c.data().join("images/layers")).map(|d| d.count()).unwrap_or(0);
+    assert!(layers > 0, "the running containers' layers are kept");
+
     c.spawn_nubis();
     // The restarted agent reports the same containers, started once.
     c.until("the pods to be seen again", Duration::from_secs(30), || {
@@ -123,6 +134,7 @@ fn node_agent_kill9_and_restart_keeps_containers_and_logs_needs_root() {
     });
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(container_pids(&c), before, "nothing was started twice");
+    assert_eq!(c.ok(&["exec", "p0", "--", "/bin/busybox", "echo", "whole"]).trim(), "whole", "the container's root file system is whole");
     let dirs = std::fs::read_dir(c.data().join("containers")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(dirs, 5);
 
