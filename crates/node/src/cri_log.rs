@@ -109,7 +109,9 @@ fn write_record(out: &mut impl Write, time: &str, stream: Stream, full: bool, te
 
 /// The time of a record: RFC 3339 with nanoseconds, in UTC.
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_string()
+    // Nine digits always (`%f` drops trailing zeros): records then have one
+    // width and their times sort as text.
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%9fZ").to_string()
 }
 
 #[cfg(test)]
