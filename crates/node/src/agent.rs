@@ -12,7 +12,9 @@ pub mod container_config;
 pub mod env;
 pub mod etc_files;
 pub mod events;
+pub mod eviction;
 pub mod exec_sync;
+pub mod final_status;
 pub mod host_ports;
 pub mod http_get;
 pub mod image_gc;
@@ -20,6 +22,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod node_object;
 pub mod ownership;
+pub mod pod_failure;
 pub mod pod_status;
 pub mod probes;
 pub mod restart;
@@ -48,6 +51,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+use worker::Update;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -84,8 +88,8 @@ pub struct Options {
     pub container_log_max_files: u32,
     /// When unused images go (`imageGCHighThresholdPercent` and the like).
     pub image_gc: image::gc::Policy,
-    /// The hard eviction thresholds the pressure conditions report.
-    pub eviction_hard: node_object::Thresholds,
+    /// The hard eviction thresholds (`--eviction-hard`).
+    pub eviction_hard: eviction::signals::Thresholds,
     /// The most one image layer may unpack to (decompression bombs).
     pub max_layer_size: u64,
     /// The most pods the node runs (the kubelet's `--max-pods`).
@@ -129,7 +133,8 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     let object = node_object::node_object(&options.node, &machine, &runtime_version, &options.pod_cidr.to_string());
     node_object::register(&client, &object).await.map_err(|source| Error::Register { node: options.node.clone(), source })?;
     tokio::spawn(node_object::renew_lease(client.clone(), options.node.clone()));
-    tokio::spawn(node_object::keep_status(client.clone(), options.node.clone(), options.data_dir.clone(), options.eviction_hard));
+    let (pressure_tx, pressure) = tokio::sync::watch::channel(eviction::signals::Pressure::default());
+    tokio::spawn(node_object::keep_status(client.clone(), options.node.clone(), pressure.clone()));
     tracing::info!(node = %options.node, runtime = %runtime_version, pod_cidr = %options.pod_cidr, "node agent registered this machine");
 
     let ctx = Arc::new(Ctx {
@@ -149,11 +154,23 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     });
     let in_use = Arc::new(image_gc::InUse::default());
     image_gc::spawn(store.clone(), options.image_gc.clone(), in_use.clone());
+    let workers: Workers = Arc::default();
+    let manager = eviction::Manager {
+        ctx: ctx.clone(),
+        data_dir: options.data_dir.clone(),
+        containers_dir: options.data_dir.join("containers"),
+        thresholds: options.eviction_hard,
+        workers: workers.clone(),
+        pressure: pressure_tx,
+        images: store.clone(),
+        image_gc: options.image_gc.clone(),
+        in_use: in_use.clone(),
+    };
+    tokio::spawn(manager.run());
     let pods: Api<Pod> = Api::all(client);
     let config = watcher::Config::default().fields(&format!("spec.nodeName={}", options.node));
     let mut events = watcher(pods, config).default_backoff().boxed();
     let allocatable = machine.allocatable();
-    let mut workers: HashMap<String, Admitted> = HashMap::new();
     // Pods refused at admission: they never get a worker.
     let mut rejected: HashSet<String> = HashSet::new();
     let mut relist: Option<HashSet<String>> = None;
@@ -166,79 +183,93 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
                 continue;
             }
         };
-        match event {
-            Event::Init => relist = Some(HashSet::new()),
-            Event::InitApply(mut pod) | Event::Apply(mut pod) => {
-                // Nothing here reads them, and they are a good part of
-                // every pod kept in memory.
-                pod.metadata.managed_fields = None;
-                let uid = pod.metadata.uid.clone().unwrap_or_default();
-                in_use.set(&pod);
-                if let Some(seen) = relist.as_mut() {
-                    seen.insert(uid.clone());
-                }
-                let pod = Arc::new(pod);
-                if let Some(admitted) = workers.get_mut(&uid) {
-                    admitted.pod = pod.clone();
-                    let _ = admitted.tx.send(Some(pod));
-                } else if rejected.contains(&uid) {
-                    if pod.metadata.deletion_timestamp.is_some() {
-                        tokio::spawn(rejected_pods::finish(ctx.clone(), pod));
+        // The first complete list: what is left of pods gone meanwhile
+        // is cleaned once it is in (outside the lock).
+        let mut clean: Option<HashSet<String>> = None;
+        {
+            let mut workers = workers.lock();
+            match event {
+                Event::Init => relist = Some(HashSet::new()),
+                Event::InitApply(mut pod) | Event::Apply(mut pod) => {
+                    // Nothing here reads them, and they are a good part of
+                    // every pod kept in memory.
+                    pod.metadata.managed_fields = None;
+                    let uid = pod.metadata.uid.clone().unwrap_or_default();
+                    in_use.set(&pod);
+                    if let Some(seen) = relist.as_mut() {
+                        seen.insert(uid.clone());
                     }
-                } else if let Err(rejection) = admit(&pod, &workers, &allocatable) {
-                    tracing::info!(pod = %pod.metadata.name.as_deref().unwrap_or_default(), reason = %rejection.reason, "pod refused at admission");
-                    rejected.insert(uid);
-                    tokio::spawn(rejected_pods::reject(ctx.clone(), pod, rejection));
-                } else {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(worker::Worker::run(ctx.clone(), uid.clone(), rx));
-                    let _ = tx.send(Some(pod.clone()));
-                    workers.insert(uid, Admitted { tx, pod });
-                }
-            }
-            Event::Delete(pod) => {
-                let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-                in_use.forget(uid);
-                rejected.remove(uid);
-                if let Some(admitted) = workers.remove(uid) {
-                    let _ = admitted.tx.send(None);
-                }
-            }
-            Event::InitDone => {
-                let seen = relist.take().unwrap_or_default();
-                in_use.retain(&seen);
-                rejected.retain(|uid| seen.contains(uid));
-                workers.retain(|uid, admitted| {
-                    let keep = seen.contains(uid);
-                    if !keep {
-                        let _ = admitted.tx.send(None);
+                    let pod = Arc::new(pod);
+                    if let Some(admitted) = workers.get_mut(&uid) {
+                        admitted.pod = pod.clone();
+                        let _ = admitted.tx.send(Update::Pod(pod));
+                    } else if rejected.contains(&uid) {
+                        if pod.metadata.deletion_timestamp.is_some() {
+                            tokio::spawn(rejected_pods::finish(ctx.clone(), pod));
+                        }
+                    } else if let Err(rejection) = admit(&pod, &workers, &allocatable, &pressure.borrow()) {
+                        tracing::info!(pod = %pod.metadata.name.as_deref().unwrap_or_default(), reason = %rejection.reason, "pod refused at admission");
+                        rejected.insert(uid);
+                        tokio::spawn(rejected_pods::reject(ctx.clone(), pod, rejection));
+                    } else {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        tokio::spawn(worker::Worker::run(ctx.clone(), uid.clone(), rx));
+                        let _ = tx.send(Update::Pod(pod.clone()));
+                        workers.insert(uid, Admitted { tx, pod });
                     }
-                    keep
-                });
-                if !cleaned {
-                    cleaned = true;
-                    clean_orphans(&ctx, &seen).await;
+                }
+                Event::Delete(pod) => {
+                    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+                    in_use.forget(uid);
+                    rejected.remove(uid);
+                    if let Some(admitted) = workers.remove(uid) {
+                        let _ = admitted.tx.send(Update::Gone);
+                    }
+                }
+                Event::InitDone => {
+                    let seen = relist.take().unwrap_or_default();
+                    in_use.retain(&seen);
+                    rejected.retain(|uid| seen.contains(uid));
+                    workers.retain(|uid, admitted| {
+                        let keep = seen.contains(uid);
+                        if !keep {
+                            let _ = admitted.tx.send(Update::Gone);
+                        }
+                        keep
+                    });
+                    if !cleaned {
+                        cleaned = true;
+                        clean = Some(seen);
+                    }
                 }
             }
+            workers.retain(|_, admitted| !admitted.tx.is_closed());
         }
-        workers.retain(|_, admitted| !admitted.tx.is_closed());
+        if let Some(known) = clean {
+            clean_orphans(&ctx, &known).await;
+        }
     }
     Ok(())
 }
 
 /// A pod this node took on: its worker's channel and its newest version.
-struct Admitted {
-    tx: mpsc::UnboundedSender<Option<Arc<Pod>>>,
-    pod: Arc<Pod>,
+pub struct Admitted {
+    pub tx: mpsc::UnboundedSender<Update>,
+    pub pod: Arc<Pod>,
 }
 
-/// Admits a pod new to this agent beside the active pods it runs; a pod
-/// it took on before (a restart of the agent) or one being deleted is
-/// not checked again.
-fn admit(pod: &Pod, workers: &HashMap<String, Admitted>, node: &admission::Allocatable) -> Result<(), admission::Rejection> {
+/// The pods this node took on, by uid: the agent's loop keeps them, the
+/// eviction manager reads them.
+pub type Workers = Arc<parking_lot::Mutex<HashMap<String, Admitted>>>;
+
+/// Admits a pod new to this agent beside the active pods it runs (and
+/// not while the node is under pressure); a pod it took on before (a
+/// restart of the agent) or one being deleted is not checked again.
+fn admit(pod: &Pod, workers: &HashMap<String, Admitted>, node: &admission::Allocatable, pressure: &eviction::signals::Pressure) -> Result<(), admission::Rejection> {
     if admission::was_admitted(pod) || pod.metadata.deletion_timestamp.is_some() {
         return Ok(());
     }
+    admission::admit_under_pressure(pod, pressure)?;
     let running = workers.values().map(|a| a.pod.as_ref()).filter(|p| !admission::is_terminal(p));
     admission::admit(pod, running, node)
 }
@@ -258,6 +289,13 @@ async fn clean_orphans(ctx: &Ctx, known: &HashSet<String>) {
         if !known.contains(&pod) {
             let network = ctx.network.clone();
             let _ = tokio::task::spawn_blocking(move || network.teardown(&pod)).await;
+        }
+    }
+    // Log directories are `<namespace>_<name>_<uid>`.
+    for entry in std::fs::read_dir(&ctx.logs).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.rsplit('_').next().is_none_or(|uid| !known.contains(uid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -109,6 +109,17 @@ impl Sampler {
     }
 }
 
+/// The memory working set of each pod's containers now, by pod uid and
+/// container name (what the eviction manager ranks pods by).
+pub fn working_sets() -> HashMap<String, HashMap<String, u64>> {
+    let mut out: HashMap<String, HashMap<String, u64>> = HashMap::new();
+    let raw = Sampler::with_roots(Path::new("/sys/fs/cgroup"), Path::new("/proc")).read_raw();
+    for ((pod, container), (_, memory)) in raw.containers {
+        out.entry(pod).or_default().insert(container, memory);
+    }
+    out
+}
+
 fn dir_names(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .into_iter()

@@ -70,7 +70,7 @@ pub struct UpArgs {
     /// The hard eviction thresholds the node's pressure conditions report,
     /// in the kubelet's syntax (the default is the kubelet's).
     #[arg(long, default_value = "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%", value_parser = parse_eviction_hard)]
-    pub eviction_hard: node::agent::node_object::Thresholds,
+    pub eviction_hard: node::agent::eviction::signals::Thresholds,
     /// The most one image layer may unpack to (a quantity); larger layers,
     /// decompression bombs among them, are refused before they fill the
     /// disk.
@@ -91,8 +91,8 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
     u64::try_from(q.value()).ok().filter(|n| *n > 0).ok_or_else(|| format!("{s} is not a positive size"))
 }
 
-fn parse_eviction_hard(s: &str) -> Result<node::agent::node_object::Thresholds, String> {
-    node::agent::node_object::Thresholds::parse(s, |v| apimachinery::validation::parse_quantity(v).ok().and_then(|q| u64::try_from(q.value()).ok()))
+fn parse_eviction_hard(s: &str) -> Result<node::agent::eviction::signals::Thresholds, String> {
+    node::agent::eviction::signals::Thresholds::parse(s, |v| apimachinery::validation::parse_quantity(v).ok().and_then(|q| u64::try_from(q.value()).ok()))
 }
 
 /// Whether to run the node agent: asked for and able to, or able to when

@@ -4,8 +4,10 @@
 //! node's allocatable. The scheduler checks the same, but a pod bound by
 //! hand (`spec.nodeName`) or against a stale view reaches the node
 //! anyway; one refused ends `Failed` with the kubelet's `OutOf<resource>`
-//! reason and never runs.
+//! reason and never runs. A node under pressure refuses pods as the
+//! eviction manager's admission does (`admit_under_pressure`).
 
+use super::eviction::signals::Pressure;
 use apimachinery::policy::pod_resources::{PodResourcesOptions, pod_requests};
 use k8s_openapi::api::core::v1::Pod;
 
@@ -70,9 +72,59 @@ pub fn admit<'a>(pod: &Pod, running: impl IntoIterator<Item = &'a Pod>, node: &A
     Ok(())
 }
 
+/// The eviction manager's admission: a node under disk pressure takes
+/// no pod, one under memory pressure no BestEffort pod unless it
+/// tolerates the memory-pressure taint; critical pods always get in.
+pub fn admit_under_pressure(pod: &Pod, pressure: &Pressure) -> Result<(), Rejection> {
+    let names = pressure.names();
+    if names.is_empty() || super::eviction::ranking::priority(pod) >= super::eviction::ranking::CRITICAL_PRIORITY {
+        return Ok(());
+    }
+    if !pressure.disk {
+        let spec = pod.spec.as_ref();
+        let containers = spec.into_iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
+        let best_effort = super::pod_status::qos_class(containers) == "BestEffort";
+        let tolerates = spec.and_then(|s| s.tolerations.as_ref()).into_iter().flatten().any(|t| {
+            let key = t.key.as_deref().unwrap_or_default();
+            let key_matches = if t.operator.as_deref() == Some("Exists") { key.is_empty() || key == MEMORY_PRESSURE_TAINT } else { key == MEMORY_PRESSURE_TAINT };
+            key_matches && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoSchedule")
+        });
+        if !best_effort || tolerates {
+            return Ok(());
+        }
+    }
+    Err(Rejection { reason: "Evicted".into(), message: format!("The node had condition: [{}]. ", names.join(" ")) })
+}
+
+/// The taint the node lifecycle controller puts on a node under memory
+/// pressure.
+const MEMORY_PRESSURE_TAINT: &str = "node.kubernetes.io/memory-pressure";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admission_under_pressure() {
+        let best_effort = |tolerations: serde_json::Value| -> Pod {
+            serde_json::from_value(serde_json::json!({"spec": {"containers": [{"name": "c"}], "tolerations": tolerations}})).expect("a pod")
+        };
+        let memory = Pressure { memory: true, disk: false };
+        let disk = Pressure { memory: false, disk: true };
+        let calm = Pressure::default();
+        assert_eq!(admit_under_pressure(&best_effort(serde_json::json!([])), &calm), Ok(()));
+        let refused = admit_under_pressure(&best_effort(serde_json::json!([])), &memory).expect_err("BestEffort under memory pressure");
+        assert_eq!((refused.reason.as_str(), refused.message.as_str()), ("Evicted", "The node had condition: [MemoryPressure]. "));
+        assert_eq!(admit_under_pressure(&pod("100m", "64Mi"), &memory), Ok(()), "a Burstable pod gets in");
+        let tolerant = best_effort(serde_json::json!([{"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"}]));
+        assert_eq!(admit_under_pressure(&tolerant, &memory), Ok(()));
+        assert!(admit_under_pressure(&tolerant, &disk).is_err(), "disk pressure takes no pod");
+        let refused = admit_under_pressure(&pod("100m", "64Mi"), &Pressure { memory: true, disk: true }).expect_err("disk");
+        assert_eq!(refused.message, "The node had condition: [MemoryPressure DiskPressure]. ");
+        let mut critical = pod("1m", "1Mi");
+        critical.spec.as_mut().expect("a spec").priority = Some(2_000_001_000);
+        assert_eq!(admit_under_pressure(&critical, &disk), Ok(()));
+    }
 
     fn pod(cpu: &str, memory: &str) -> Pod {
         serde_json::from_value(serde_json::json!({

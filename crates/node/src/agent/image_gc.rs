@@ -64,6 +64,16 @@ pub fn spawn(store: Store, policy: Policy, in_use: Arc<InUse>) -> tokio::task::J
     })
 }
 
+/// Removes every image no pod of the node uses (used longer ago than the
+/// policy's minimum age), whatever the disk's usage: the eviction
+/// manager's reclaim under disk pressure, before it evicts a pod. Says
+/// how many bytes went.
+pub fn reclaim(store: &Store, policy: &Policy, in_use: &InUse) -> Result<u64, image::gc::Error> {
+    let everything = Policy { high_threshold_percent: 0, low_threshold_percent: 0, ..policy.clone() };
+    let done = gc::collect(store, &everything, &in_use.names())?;
+    Ok(done.plan.frees.saturating_add(done.pruned.bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

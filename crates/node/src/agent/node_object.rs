@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::Client;
+use super::eviction::signals::Pressure;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use std::time::Duration;
 pub const LEASE_SECONDS: i32 = 40;
 const LEASE_NAMESPACE: &str = "kube-node-lease";
 /// The kubelet's memory eviction threshold, held back from allocatable.
-const EVICTION_RESERVE_KI: u64 = 100 * 1024;
+const EVICTION_RESERVE_KI: u64 = super::eviction::signals::DEFAULT_MEMORY_RESERVE / 1024;
 
 /// What is measured of this machine.
 #[derive(Debug, Clone)]
@@ -122,93 +123,7 @@ pub fn node_object(name: &str, m: &Machine, runtime_version: &str, pod_cidr: &st
     })
 }
 
-/// One hard eviction threshold: an amount, or a share of the total.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Threshold {
-    Amount(u64),
-    Percent(f64),
-}
-
-impl Threshold {
-    /// Whether `available` of `total` is under the threshold.
-    fn crossed(&self, available: u64, total: u64) -> bool {
-        match *self {
-            Threshold::Amount(n) => available < n,
-            Threshold::Percent(p) => total > 0 && (available as f64) < (total as f64) * p / 100.0,
-        }
-    }
-}
-
-/// The kubelet's `--eviction-hard` signals the pressure conditions report
-/// (no PID threshold is set by default, so PIDPressure stays False).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    /// `memory.available`, in bytes.
-    pub memory_available: Threshold,
-    /// `nodefs.available`, in bytes.
-    pub nodefs_available: Threshold,
-    /// `nodefs.inodesFree`, in inodes.
-    pub nodefs_inodes_free: Threshold,
-}
-
-impl Default for Thresholds {
-    /// The kubelet's defaults: `memory.available<100Mi`,
-    /// `nodefs.available<10%`, `nodefs.inodesFree<5%`.
-    fn default() -> Self {
-        Thresholds {
-            memory_available: Threshold::Amount(EVICTION_RESERVE_KI * 1024),
-            nodefs_available: Threshold::Percent(10.0),
-            nodefs_inodes_free: Threshold::Percent(5.0),
-        }
-    }
-}
-
-impl Thresholds {
-    /// Parses the kubelet's `--eviction-hard` syntax (`signal<value`, comma
-    /// separated, a value an amount or a percentage); signals not given
-    /// keep their defaults, `imagefs.*` count as `nodefs.*` (one disk).
-    pub fn parse(text: &str, parse_amount: impl Fn(&str) -> Option<u64>) -> Result<Thresholds, String> {
-        let mut t = Thresholds::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (signal, value) = part.split_once('<').ok_or_else(|| format!("{part:?}: expected signal<value, as memory.available<100Mi"))?;
-            let threshold = match value.strip_suffix('%') {
-                Some(p) => Threshold::Percent(p.parse::<f64>().ok().filter(|p| (0.0..=100.0).contains(p)).ok_or_else(|| format!("{part:?}: not a percentage"))?),
-                None => Threshold::Amount(parse_amount(value).ok_or_else(|| format!("{part:?}: not a quantity"))?),
-            };
-            match signal {
-                "memory.available" => t.memory_available = threshold,
-                "nodefs.available" | "imagefs.available" => t.nodefs_available = threshold,
-                "nodefs.inodesFree" | "imagefs.inodesFree" => t.nodefs_inodes_free = threshold,
-                other => return Err(format!("{other:?} is not an eviction signal here (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree)")),
-            }
-        }
-        Ok(t)
-    }
-}
-
-/// What the pressure conditions say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pressure {
-    pub memory: bool,
-    pub disk: bool,
-}
-
 impl Pressure {
-    pub fn measure(data_dir: &Path, thresholds: &Thresholds) -> Pressure {
-        let kib = |key: &str| {
-            std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()))
-        };
-        let memory = match (kib("MemAvailable:"), kib("MemTotal:")) {
-            (Some(available), Some(total)) => thresholds.memory_available.crossed(available * 1024, total * 1024),
-            _ => false,
-        };
-        let disk = rustix::fs::statvfs(data_dir).is_ok_and(|s| {
-            thresholds.nodefs_available.crossed(s.f_bavail.saturating_mul(s.f_frsize), s.f_blocks.saturating_mul(s.f_frsize))
-                || thresholds.nodefs_inodes_free.crossed(s.f_favail, s.f_files)
-        });
-        Pressure { memory, disk }
-    }
-
     /// The node's four conditions (status, reason, message) by type.
     pub fn conditions(&self) -> [(&'static str, &'static str, &'static str, &'static str); 4] {
         [
@@ -246,40 +161,36 @@ fn condition_list(pressure: &Pressure, previous: &[Value], now: &str) -> Value {
     Value::Array(list)
 }
 
-/// How often the conditions are looked at (the kubelet's
-/// `nodeStatusUpdateFrequency`), and how often they are posted when
-/// nothing changed (`nodeStatusReportFrequency`).
-const STATUS_UPDATE: Duration = Duration::from_secs(10);
+/// How often the conditions are posted when nothing changed (the
+/// kubelet's `nodeStatusReportFrequency`), and how soon a failed post is
+/// tried again.
 const STATUS_REPORT: Duration = Duration::from_secs(5 * 60);
+const STATUS_RETRY: Duration = Duration::from_secs(10);
 
-/// Keeps the Node's conditions current: posted when one changes, and
-/// every five minutes anyway, forever.
-pub async fn keep_status(client: Client, name: String, data_dir: std::path::PathBuf, thresholds: Thresholds) {
+/// Keeps the Node's conditions current: posted when the eviction manager
+/// finds the pressure changed, and every five minutes anyway, until the
+/// manager ends.
+pub async fn keep_status(client: Client, name: String, mut pressure: tokio::sync::watch::Receiver<Pressure>) {
     let nodes: Api<Node> = Api::all(client);
-    let mut posted: Option<(Pressure, tokio::time::Instant)> = None;
     loop {
-        tokio::time::sleep(STATUS_UPDATE).await;
-        let dir = data_dir.clone();
-        let Ok(pressure) = tokio::task::spawn_blocking(move || Pressure::measure(&dir, &thresholds)).await else { continue };
-        let due = match &posted {
-            Some((last, at)) => *last != pressure || at.elapsed() >= STATUS_REPORT,
-            None => true,
-        };
-        if !due {
-            continue;
-        }
+        let current = *pressure.borrow_and_update();
         let previous = match nodes.get_status(&name).await {
             Ok(node) => serde_json::to_value(node.status.and_then(|s| s.conditions).unwrap_or_default()).unwrap_or(Value::Null),
             Err(error) => {
                 tracing::warn!(%error, node = %name, "reading the node's status");
+                tokio::time::sleep(STATUS_RETRY).await;
                 continue;
             }
         };
         let now = jiff::Timestamp::now().to_string();
-        let conditions = condition_list(&pressure, previous.as_array().map(Vec::as_slice).unwrap_or_default(), &now);
-        match nodes.patch_status(&name, &PatchParams::default(), &Patch::Strategic(json!({"status": {"conditions": conditions}}))).await {
-            Ok(_) => posted = Some((pressure, tokio::time::Instant::now())),
-            Err(error) => tracing::warn!(%error, node = %name, "posting the node's status"),
+        let conditions = condition_list(&current, previous.as_array().map(Vec::as_slice).unwrap_or_default(), &now);
+        if let Err(error) = nodes.patch_status(&name, &PatchParams::default(), &Patch::Strategic(json!({"status": {"conditions": conditions}}))).await {
+            tracing::warn!(%error, node = %name, "posting the node's status");
+            tokio::time::sleep(STATUS_RETRY).await;
+            continue;
+        }
+        if let Ok(Err(_)) = tokio::time::timeout(STATUS_REPORT, pressure.changed()).await {
+            return;
         }
     }
 }
@@ -355,10 +266,6 @@ mod tests {
         let list = condition_list(&pressed, &before, "t1");
         assert_eq!((list[0]["status"].as_str(), list[0]["reason"].as_str(), list[0]["lastTransitionTime"].as_str()), (Some("True"), Some("KubeletHasInsufficientMemory"), Some("t1")));
         assert_eq!((list[1]["status"].as_str(), list[1]["lastTransitionTime"].as_str(), list[1]["lastHeartbeatTime"].as_str()), (Some("False"), Some("t0"), Some("t1")));
-        let t = Thresholds::parse("memory.available<1Gi,nodefs.available<1%,imagefs.inodesFree<2%", |v| (v == "1Gi").then_some(1 << 30)).expect("parses");
-        assert_eq!((t.memory_available, t.nodefs_available, t.nodefs_inodes_free), (Threshold::Amount(1 << 30), Threshold::Percent(1.0), Threshold::Percent(2.0)));
-        assert!(Thresholds::parse("pid.available<10", |_| Some(1)).is_err() && Thresholds::parse("nodefs.available=5%", |_| None).is_err());
-        assert!(Threshold::Percent(10.0).crossed(9, 100) && !Threshold::Percent(10.0).crossed(10, 100) && Threshold::Amount(5).crossed(4, 0));
         let measured = Machine::measure(Path::new("/"), 110);
         assert!(measured.cpus >= 1 && measured.memory_ki > 0 && measured.disk_bytes > 0, "{measured:?}");
     }

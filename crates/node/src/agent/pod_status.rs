@@ -6,6 +6,7 @@
 //! count as the kubelet counts them: in readiness, and as running while
 //! they run after the app containers ended.
 
+use super::pod_failure::Failure;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::{Value, json};
@@ -229,12 +230,38 @@ pub struct Observed<'a> {
 
 /// The pod's status, to be written whole through `pods/status`.
 pub fn status(pod: &Pod, o: &Observed, now: Timestamp) -> Value {
+    build(pod, o, None, now)
+}
+
+/// The status of a pod the node ended for good (`failure`): `Failed`
+/// with the failure's reason and message, and for an eviction the
+/// `DisruptionTarget` condition the kubelet adds.
+pub fn failed(pod: &Pod, o: &Observed, failure: &Failure, now: Timestamp) -> Value {
+    let mut status = build(pod, o, Some("Failed"), now);
+    status["reason"] = json!(failure.reason);
+    status["message"] = json!(failure.message);
+    if failure.disruption
+        && let Some(conditions) = status["conditions"].as_array_mut()
+    {
+        conditions.push(json!({
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "TerminationByKubelet",
+            "message": failure.message,
+            "lastProbeTime": null,
+            "lastTransitionTime": now.to_string(),
+        }));
+    }
+    status
+}
+
+fn build(pod: &Pod, o: &Observed, phase_override: Option<&'static str>, now: Timestamp) -> Value {
     let now = now.to_string();
     let spec = pod.spec.as_ref();
     let policy = spec.and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always");
     let sidecar_names = super::sidecars::names(pod);
     let sidecars: Vec<&Seen> = o.init.iter().filter(|c| sidecar_names.contains(&c.name)).collect();
-    let phase = phase(policy, o.init_done, o.app, &sidecars);
+    let phase = phase_override.unwrap_or_else(|| phase(policy, o.init_done, o.app, &sidecars));
     let terminal = matches!(phase, "Succeeded" | "Failed");
     let unready = if o.app.is_empty() { Some("containers with unknown status".to_string()) } else { unready(&sidecars, o.app) };
     let all_ready = unready.is_none() && !terminal;
@@ -409,5 +436,25 @@ mod tests {
         assert_eq!(c["lastState"]["terminated"]["exitCode"], 137);
         assert_eq!(c["lastState"]["terminated"]["reason"], "Error");
         assert_eq!(c["containerID"], "runc://web");
+    }
+
+    #[test]
+    fn pod_status_of_a_pod_the_node_failed() {
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"restartPolicy": "Always", "containers": [{"name": "web"}]}})).expect("a pod");
+        let killed = Ended { signal: Some(9), ..ended(137) };
+        let app = [seen("web", State::Terminated(killed), None)];
+        let now = Timestamp::from_second(1_800_000_000).expect("a time");
+        let o = Observed { init: &[], app: &app, init_done: true, sandbox_ready: false, pod_ip: None, host_ip: "192.168.1.5".into(), start_time: now };
+        let evicted = Failure::evicted("The node was low on resource: ephemeral-storage. ".into());
+        let s = failed(&pod, &o, &evicted, now);
+        assert_eq!((s["phase"].as_str(), s["reason"].as_str()), (Some("Failed"), Some("Evicted")));
+        assert_eq!(s["message"], "The node was low on resource: ephemeral-storage. ");
+        let find = |t: &str| s["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == t).cloned().unwrap_or_default();
+        assert_eq!((find("Ready")["status"].as_str(), find("Ready")["reason"].as_str()), (Some("False"), Some("PodCompleted")));
+        assert_eq!((find("DisruptionTarget")["status"].as_str(), find("DisruptionTarget")["reason"].as_str()), (Some("True"), Some("TerminationByKubelet")));
+        let deadline = failed(&pod, &o, &Failure::deadline_exceeded(), now);
+        assert_eq!((deadline["phase"].as_str(), deadline["reason"].as_str()), (Some("Failed"), Some("DeadlineExceeded")));
+        assert_eq!(deadline["message"], "Pod was active on the node longer than the specified deadline");
+        assert!(deadline["conditions"].as_array().into_iter().flatten().all(|c| c["type"] != "DisruptionTarget"));
     }
 }

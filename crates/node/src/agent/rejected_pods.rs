@@ -7,31 +7,19 @@ use super::admission::Rejection;
 use super::events;
 use super::Ctx;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DeleteParams, Preconditions};
 use kube::ResourceExt;
 use std::sync::Arc;
 
 /// Records the refusal and marks the pod `Failed`.
 pub async fn reject(ctx: Arc<Ctx>, pod: Arc<Pod>, rejection: Rejection) {
     events::record(&ctx, &events::reference(&pod, None), "Warning", &rejection.reason, rejection.message.clone());
-    let status = serde_json::json!({"status": {
+    let status = serde_json::json!({
         "phase": "Failed",
         "reason": rejection.reason,
         "message": format!("Pod was rejected: {}", rejection.message),
-    }});
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
-    // The pod stays Pending, counted on this node, until this lands: tried
-    // again with a growing pause while the API answers with errors.
-    let mut pause = std::time::Duration::from_secs(1);
-    loop {
-        match api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&status)).await {
-            Ok(_) => return,
-            Err(kube::Error::Api(s)) if s.code == 404 => return,
-            Err(error) => tracing::warn!(%error, pod = %pod.name_any(), "marking a refused pod Failed"),
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_secs(60));
-    }
+    });
+    super::final_status::write(&ctx.client, &pod, &status).await;
 }
 
 /// Removes a refused pod that is being deleted.

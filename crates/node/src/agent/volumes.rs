@@ -310,24 +310,10 @@ async fn claim_path(ctx: &Ctx, ns: &str, claim: &str) -> Result<(PathBuf, bool),
     Ok((PathBuf::from(path), local))
 }
 
-/// Bytes of a quantity (`64Mi`, `1G`, `500000`).
-fn quantity_bytes(q: &str) -> Option<u64> {
-    let split = q.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(q.len());
-    let (n, unit) = q.split_at(split);
-    let n: f64 = n.parse().ok()?;
-    let mult: f64 = match unit {
-        "" => 1.0,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "Ki" => 1024.0,
-        "Mi" => 1048576.0,
-        "Gi" => 1073741824.0,
-        "Ti" => 1099511627776.0,
-        _ => return None,
-    };
-    Some((n * mult) as u64)
+/// Bytes of a quantity (`64Mi`, `1G`, `500000`), rounded up as the
+/// API server rounds a quantity's value.
+pub fn quantity_bytes(q: &str) -> Option<u64> {
+    apimachinery::validation::parse_quantity(q).ok().and_then(|q| u64::try_from(q.value()).ok())
 }
 
 /// Unmounts the pod's tmpfs volumes (its directory is removed after).

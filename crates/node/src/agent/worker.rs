@@ -21,6 +21,7 @@ use super::events;
 use super::host_ports;
 use super::images::{self, NotReady};
 use super::lifecycle;
+use super::pod_failure::Failure;
 use super::pod_status::{self, Ended, Observed, Seen, State};
 use super::probes::{self, Kind};
 use super::restart;
@@ -59,6 +60,9 @@ const VOLUME_REFRESH: Duration = Duration::from_secs(30);
 /// does, so the next container starts after it), and a hook that never
 /// ends would hold up the pod for good, its deletion too.
 const POST_START_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long the end of a killed container is waited for, to report it.
+const KILLED_EXIT_WAIT: Duration = Duration::from_secs(10);
 
 /// What the worker keeps of one container between passes.
 #[derive(Debug, Default, Clone)]
@@ -102,6 +106,22 @@ pub struct Worker {
     messages: HashMap<String, Option<String>>,
     /// A task per running container that wakes the worker at its end.
     exits: HashMap<String, AbortHandle>,
+    /// The node ended the pod (an eviction, its deadline): nothing of it
+    /// runs again.
+    failure: Option<Failure>,
+    /// The failure is carried out and the final status written.
+    failed: bool,
+}
+
+/// What the agent tells a pod's worker.
+#[derive(Debug)]
+pub enum Update {
+    /// A newer version of the pod.
+    Pod(Arc<Pod>),
+    /// The pod is gone from the API.
+    Gone,
+    /// The node ends the pod (the eviction manager).
+    Fail(Failure),
 }
 
 impl Drop for Worker {
@@ -128,9 +148,8 @@ impl Worker {
         events::record(&self.ctx, &events::reference(pod, container), type_, reason, message);
     }
 
-    /// Runs the worker of the pod with `uid` on the versions `updates`
-    /// brings (`None`: the pod is gone from the API).
-    pub async fn run(ctx: Arc<Ctx>, uid: String, mut updates: mpsc::UnboundedReceiver<Option<Arc<Pod>>>) {
+    /// Runs the worker of the pod with `uid` on what `updates` brings.
+    pub async fn run(ctx: Arc<Ctx>, uid: String, mut updates: mpsc::UnboundedReceiver<Update>) {
         let wake = Arc::new(Notify::new());
         let mut w = Worker {
             ctx,
@@ -150,6 +169,8 @@ impl Worker {
             finishing: false,
             messages: HashMap::new(),
             exits: HashMap::new(),
+            failure: None,
+            failed: false,
         };
         let mut pod: Option<Arc<Pod>> = None;
         loop {
@@ -170,27 +191,30 @@ impl Worker {
                 },
                 None => Some(updates.recv().await),
             };
-            match next {
-                // A newer version, or the pod's removal from the API.
-                Some(Some(Some(p))) => pod = Some(p),
-                Some(Some(None)) => {
-                    Box::pin(w.teardown()).await;
-                    return;
-                }
-                // The agent is stopping (its channel closed): the pod's
-                // containers outlive it and are found again at its start.
-                Some(None) => return,
-                // The poll interval passed, or something woke the worker.
-                None => {}
-            }
-            // Only the newest of several queued versions matters.
-            while let Ok(more) = updates.try_recv() {
-                match more {
-                    Some(p) => pod = Some(p),
-                    None => {
+            // `None`: the poll interval passed, or something woke the
+            // worker. Only the newest of several queued versions matters.
+            let mut pending = next;
+            loop {
+                let update = match pending.take() {
+                    Some(update) => update,
+                    None => match updates.try_recv() {
+                        Ok(update) => Some(update),
+                        Err(_) => break,
+                    },
+                };
+                match update {
+                    Some(Update::Pod(p)) => pod = Some(p),
+                    Some(Update::Fail(failure)) => {
+                        w.failure.get_or_insert(failure);
+                    }
+                    Some(Update::Gone) => {
                         Box::pin(w.teardown()).await;
                         return;
                     }
+                    // The agent is stopping (its channel closed): the
+                    // pod's containers outlive it and are found again at
+                    // its start.
+                    None => return,
                 }
             }
         }
@@ -214,6 +238,15 @@ impl Worker {
         let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
         if let Some(start) = pod.status.as_ref().and_then(|s| s.start_time.as_ref()) {
             self.start_time = start.0;
+        }
+        if self.failure.is_none() && self.deadline(&pod).is_some_and(|at| Timestamp::now() >= at) {
+            self.failure = Some(Failure::deadline_exceeded());
+        }
+        if let Some(failure) = self.failure.clone() {
+            if !self.failed {
+                self.fail(pod, failure).await;
+            }
+            return Next::Idle;
         }
         if self.sandbox.is_none() {
             let (network, id) = (self.ctx.network.clone(), self.uid.clone());
@@ -350,14 +383,25 @@ impl Worker {
         }
         let terminal = matches!(status["phase"].as_str(), Some("Succeeded" | "Failed"));
         self.report(pod.namespace().unwrap_or_default(), pod.name_any(), status).await;
-        if terminal { Next::Idle } else { Next::Until(self.next_pass()) }
+        if terminal { Next::Idle } else { Next::Until(self.next_pass(&pod)) }
+    }
+
+    /// When the pod's `activeDeadlineSeconds` (counted from its start
+    /// time, as the kubelet counts it) runs out.
+    fn deadline(&self, pod: &Pod) -> Option<Timestamp> {
+        let seconds = pod.spec.as_ref()?.active_deadline_seconds?;
+        self.start_time.checked_add(jiff::SignedDuration::from_secs(seconds)).ok()
     }
 
     /// When the pod must be looked at without being woken: the end of
-    /// the nearest back-off, or the volume refresh.
-    fn next_pass(&self) -> Instant {
+    /// the nearest back-off, the volume refresh, or the pod's deadline.
+    fn next_pass(&self, pod: &Pod) -> Instant {
         let now = Instant::now();
-        let refresh = self.volumes_due.unwrap_or(now + RETRY);
+        let mut refresh = self.volumes_due.unwrap_or(now + RETRY);
+        if let Some(at) = self.deadline(pod) {
+            let left = Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or_default();
+            refresh = refresh.min(now + left);
+        }
         self.tracks.values().filter_map(|t| t.retry_at).filter(|at| *at > now).fold(refresh, Instant::min).max(now + Duration::from_millis(10))
     }
 
@@ -532,9 +576,14 @@ impl Worker {
         self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default()
     }
 
-    /// The CRI log of an attempt, where the kubelet keeps it.
+    /// The pod's logs, where the kubelet keeps them.
+    fn pod_logs(&self, pod: &Pod) -> PathBuf {
+        self.ctx.logs.join(format!("{}_{}_{}", pod.namespace().unwrap_or_default(), pod.name_any(), self.uid))
+    }
+
+    /// The CRI log of an attempt.
     fn log_path(&self, pod: &Pod, name: &str, attempt: u32) -> PathBuf {
-        self.ctx.logs.join(format!("{}_{}_{}", pod.namespace().unwrap_or_default(), pod.name_any(), self.uid)).join(name).join(format!("{attempt}.log"))
+        self.pod_logs(pod).join(name).join(format!("{attempt}.log"))
     }
 
     /// `started` and `ready` of a sidecar or app container from its
@@ -741,6 +790,9 @@ impl Worker {
         let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
         stop::stop(&self.ctx, &pod, &self.pod_ip(), grace, targets).await;
         self.teardown().await;
+        // The logs outlive the containers (`kubectl logs` of an ended
+        // pod), not the pod.
+        let _ = std::fs::remove_dir_all(self.pod_logs(&pod));
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &pod.namespace().unwrap_or_default());
         let params = DeleteParams { grace_period_seconds: Some(0), preconditions: Some(Preconditions { uid: pod.uid(), resource_version: None }), ..DeleteParams::default() };
         let name = pod.name_any();
@@ -751,6 +803,52 @@ impl Worker {
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
             Err(error) => tracing::warn!(%error, pod = %name, "deleting the terminated pod"),
         }
+    }
+
+    /// The node ends the pod for good (`failure`): its containers stop
+    /// (with the failure's grace, or the pod's), the pod is taken down
+    /// (its volumes, writable layers and network go, its logs stay) and
+    /// its final status says why.
+    async fn fail(&mut self, pod: Arc<Pod>, failure: Failure) {
+        tracing::info!(pod = %pod.name_any(), namespace = %pod.namespace().unwrap_or_default(), reason = %failure.reason, message = %failure.message, "ending the pod");
+        self.event(&pod, None, failure.event_type(), if failure.reason == "Evicted" { "Evicted" } else { "DeadlineExceeded" }, failure.message.clone());
+        self.probes.keep_only(&HashSet::new());
+        let targets = self.stop_everything(&pod).await;
+        let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+        let grace = failure.grace_seconds.unwrap_or_else(|| pod_grace(&pod));
+        stop::stop(&self.ctx, &pod, &self.pod_ip(), Duration::from_secs(u64::try_from(grace).unwrap_or(0)), targets).await;
+        // A SIGKILL was the last word: its end is recorded just after.
+        for id in ids {
+            let _ = tokio::time::timeout(KILLED_EXIT_WAIT, self.ctx.containers.ended(&id)).await;
+        }
+        let spec = pod.spec.clone().unwrap_or_default();
+        let mut init = Vec::new();
+        for c in spec.init_containers.iter().flatten() {
+            init.push(self.last_state(&pod, c).await);
+        }
+        let mut app = Vec::new();
+        for c in &spec.containers {
+            app.push(self.last_state(&pod, c).await);
+        }
+        let status = {
+            let observed = Observed { init: &init, app: &app, init_done: self.initialized, sandbox_ready: false, pod_ip: self.sandbox.as_ref().map(|a| a.ip.to_string()), host_ip: self.ctx.host_ip.clone(), start_time: self.start_time };
+            pod_status::failed(&pod, &observed, &failure, Timestamp::now())
+        };
+        self.teardown().await;
+        super::final_status::write(&self.ctx.client, &pod, &status).await;
+        self.reported = Some(status);
+        self.failed = true;
+    }
+
+    /// A container as its last attempt left it (after the pod's stop).
+    async fn last_state(&mut self, pod: &Pod, c: &Container) -> Seen {
+        let attempt = self.tracks.get(&c.name).map(|t| t.attempt).unwrap_or(0);
+        let id = container_id(&self.uid, &c.name, attempt);
+        let mut seen = if self.tracks.contains_key(&c.name) { self.seen(c, &id, attempt) } else { waiting_seen(c, "ContainerCreating") };
+        if let Some(exit) = crate::shim::read_exit(&self.ctx.containers.dir(&id).join("exit.json")) {
+            seen.state = State::Terminated(self.ended(pod, c, attempt, exit).await);
+        }
+        seen
     }
 
     /// Every running container of the pod, in the order they stop

@@ -23,6 +23,23 @@ pub struct Cluster {
     pub children: Vec<Child>,
     /// Arguments added to `nubis up`'s, on every start.
     pub nubis_args: Vec<String>,
+    /// `nubis up --eviction-hard`.
+    pub eviction_hard: String,
+    /// The data dir is a tmpfs of its own (unmounted at the end).
+    pub data_on_tmpfs: bool,
+}
+
+/// How a test's cluster differs from the usual one.
+#[derive(Debug, Clone, Default)]
+pub struct Setup<'a> {
+    /// Added to `nubis up`'s arguments.
+    pub args: &'a [&'a str],
+    /// `--eviction-hard` (test machines' disks are often fuller than
+    /// the kubelet's 10% would let a node schedule on, so the usual one
+    /// is 1%).
+    pub eviction_hard: Option<&'a str>,
+    /// The data dir on a tmpfs of this many MiB: a disk the test can fill.
+    pub data_tmpfs_mib: Option<u64>,
 }
 
 pub fn in_netns(netns: &Path, program: &str) -> Command {
@@ -39,13 +56,25 @@ impl Cluster {
     /// Starts the cluster with `args` added to `nubis up`'s own
     /// (`--horizontal-pod-autoscaler-sync-period=2s`, say).
     pub fn start_with(args: &[&str]) -> Cluster {
+        Cluster::start_setup(Setup { args, ..Setup::default() })
+    }
+
+    pub fn start_setup(setup: Setup) -> Cluster {
+        let args = setup.args;
         let dir = tempfile::tempdir().expect("tempdir");
+        if let Some(mib) = setup.data_tmpfs_mib {
+            let data = dir.path().join("data");
+            std::fs::create_dir_all(&data).expect("mkdir");
+            let status = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"]).arg(&data).status().expect("mount runs");
+            assert!(status.success(), "mounting a tmpfs at {}", data.display());
+        }
         let netns = dir.path().join("netns");
         net::netns::create(&netns).expect("a network namespace");
         // Loopback up, for the registry and the API server.
         assert!(in_netns(&netns, "ip").args(["link", "set", "lo", "up"]).status().expect("ip runs").success());
         let nubis_args = args.iter().map(|a| a.to_string()).collect();
-        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new(), nubis_args };
+        let eviction_hard = setup.eviction_hard.unwrap_or("nodefs.available<1%,nodefs.inodesFree<1%").to_string();
+        let mut cluster = Cluster { registry: "127.0.0.1:5000".into(), netns, dir, children: Vec::new(), nubis_args, eviction_hard, data_on_tmpfs: setup.data_tmpfs_mib.is_some() };
 
         let data = cluster.dir.path().join("registry");
         let config = cluster.dir.path().join("registry.yml");
@@ -74,9 +103,7 @@ impl Cluster {
         let cluster = self;
         let mut nubis = in_netns(&cluster.netns, env!("CARGO_BIN_EXE_nubis"))
             .args(["up", "--node-agent", "--node-name", "box", "--log", "warn", "--listen", "127.0.0.1:6443", "--insecure-registry", &cluster.registry])
-            // Test machines' disks are often fuller than the kubelet's 10%
-            // would let a node schedule on (DiskPressure).
-            .args(["--eviction-hard", "nodefs.available<1%,nodefs.inodesFree<1%", "--data-dir"])
+            .args(["--eviction-hard", &cluster.eviction_hard, "--data-dir"])
             .arg(cluster.dir.path().join("data"))
             .args(&cluster.nubis_args)
             .stdout(Stdio::piped())
@@ -187,6 +214,9 @@ impl Drop for Cluster {
             eprintln!("nubis reset after the test: {reset:?}");
         }
         let _ = net::netns::delete(&self.netns);
+        if self.data_on_tmpfs {
+            let _ = Command::new("umount").arg("-l").arg(self.data()).status();
+        }
     }
 }
 
