@@ -5,13 +5,20 @@
 //! even where the host's forward policy drops (as Docker's does); and
 //! pods' host ports (`host_ports`) are DNAT rules in a chain of their own,
 //! `hostports`, reached from `prerouting` and `output` for packets to one
-//! of the node's own addresses (not loopback's: as CNI's portmap without
-//! its localhost option). Removing the table removes every rule Nubis made.
+//! of the node's own addresses, loopback's too (as CNI's portmap with its
+//! default `snat`): connections from 127.0.0.0/8 to a pod are masqueraded
+//! (the bridge lets such sources out with `route_localnet`, see
+//! `pod_network`), and so are those a pod makes to a host port of a pod
+//! on the bridge (hairpin: the reply comes back through the node). As
+//! kube-proxy does with `route_localnet` on, packets from elsewhere to
+//! 127.0.0.0/8 that start a connection are dropped, so no pod reaches
+//! what the node serves on loopback. Removing the table removes every
+//! rule Nubis made.
 
 use crate::cidr::Cidr;
 use nftables::batch::Batch;
 use crate::host_ports::{HostPort, Protocol};
-use nftables::expr::{Expression, Fib, FibFlag, FibResult, NamedExpression, Payload, PayloadField, Prefix};
+use nftables::expr::{CT, Expression, Fib, FibFlag, FibResult, NamedExpression, Payload, PayloadField, Prefix, SetItem};
 use nftables::schema::{Chain, FlushObject, NfCmd, NfListObject, Rule, Table};
 use nftables::stmt::{JumpTarget, Match, NAT, NATFamily, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
@@ -66,6 +73,17 @@ fn to_this_node() -> Statement<'static> {
     })
 }
 
+/// `ct <key> <op> <value>`, or with several values a lookup in a set
+/// (`ct state != { established, related }`: `!=` with flags or-ed
+/// together would compare the whole value).
+fn ct_match(key: &'static str, op: Operator, values: &[&'static str]) -> Statement<'static> {
+    let right = match values {
+        [one] => Expression::String((*one).into()),
+        many => Expression::Named(NamedExpression::Set(many.iter().map(|v| SetItem::Element(Expression::String((*v).into()))).collect())),
+    };
+    Statement::Match(Match { left: Expression::Named(NamedExpression::CT(CT { key: key.into(), family: None, dir: None })), right, op })
+}
+
 fn payload(protocol: &'static str, field: &'static str) -> Expression<'static> {
     Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField { protocol: protocol.into(), field: field.into() })))
 }
@@ -98,14 +116,21 @@ pub fn batch(cidr: Cidr, host_ports: &[HostPort]) -> nftables::schema::Nftables<
     b.add(NfListObject::Chain(chain("forward", NfChainType::Filter, NfHook::Forward, 0)));
     b.add(NfListObject::Chain(chain("prerouting", NfChainType::NAT, NfHook::Prerouting, -100)));
     b.add(NfListObject::Chain(chain("output", NfChainType::NAT, NfHook::Output, -100)));
+    b.add(NfListObject::Chain(chain("input", NfChainType::Filter, NfHook::Input, 0)));
     b.add(NfListObject::Chain(Chain { family: NfFamily::IP, table: TABLE.into(), name: "hostports".into(), ..Chain::default() }));
+    let loopback = Cidr { network: std::net::Ipv4Addr::new(127, 0, 0, 0), prefix: 8 };
     b.add(NfListObject::Rule(rule("postrouting", vec![ip_match("saddr", cidr, Operator::EQ), ip_match("daddr", cidr, Operator::NEQ), Statement::Masquerade(None)])));
+    b.add(NfListObject::Rule(rule("postrouting", vec![ip_match("saddr", loopback, Operator::EQ), ip_match("daddr", cidr, Operator::EQ), Statement::Masquerade(None)])));
+    b.add(NfListObject::Rule(rule("postrouting", vec![ct_match("status", Operator::IN, &["dnat"]), ip_match("saddr", cidr, Operator::EQ), ip_match("daddr", cidr, Operator::EQ), Statement::Masquerade(None)])));
+    b.add(NfListObject::Rule(rule(
+        "input",
+        vec![ip_match("daddr", loopback, Operator::EQ), ip_match("saddr", loopback, Operator::NEQ), ct_match("state", Operator::NEQ, &["established", "related"]), Statement::Drop(None)],
+    )));
     b.add(NfListObject::Rule(rule("forward", vec![ip_match("saddr", cidr, Operator::EQ), Statement::Accept(None)])));
     b.add(NfListObject::Rule(rule("forward", vec![ip_match("daddr", cidr, Operator::EQ), Statement::Accept(None)])));
     let jump = || Statement::Jump(JumpTarget { target: "hostports".into() });
     b.add(NfListObject::Rule(rule("prerouting", vec![to_this_node(), jump()])));
-    let loopback = Cidr { network: std::net::Ipv4Addr::new(127, 0, 0, 0), prefix: 8 };
-    b.add(NfListObject::Rule(rule("output", vec![to_this_node(), ip_match("daddr", loopback, Operator::NEQ), jump()])));
+    b.add(NfListObject::Rule(rule("output", vec![to_this_node(), jump()])));
     for p in host_ports {
         b.add(NfListObject::Rule(host_port_rule(p)));
     }

@@ -74,6 +74,10 @@ impl PodNetwork {
         std::fs::create_dir_all(netns_dir).map_err(|source| Error::Io { path: netns_dir.to_path_buf(), source })?;
         let name = bridge.to_string();
         with_netlink(async move |h| link::ensure_bridge(&h, &name, cidr.gateway(), cidr.prefix).await.map(|_| ()))?;
+        // Host ports on 127.0.0.1: the kernel routes a 127.0.0.0/8 source
+        // out of the bridge only with this (the NAT then masquerades it).
+        let localnet = PathBuf::from(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"));
+        std::fs::write(&localnet, "1").map_err(|source| Error::Io { path: localnet, source })?;
         nat::ensure(cidr, &host_ports.all())?;
         Ok(PodNetwork { bridge: bridge.to_string(), ipam, netns_dir: netns_dir.to_path_buf(), host_ports, nat_stale: parking_lot::Mutex::new(false) })
     }

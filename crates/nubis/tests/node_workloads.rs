@@ -83,7 +83,7 @@ fn deployment_and_host_port(c: &Cluster, image: &str) {
     c.until("the deleted pod's container to go", Duration::from_secs(30), || !running_containers(c).iter().any(|id| id.starts_with(victim_uid.as_str())));
 
     // A host port: the node's own address (the bridge's, in this test's
-    // namespace), port 18080, reaches the pod's httpd.
+    // namespace) and 127.0.0.1, port 18080, reach the pod's httpd.
     c.apply(&format!(
         "apiVersion: v1\nkind: Pod\nmetadata: {{name: hostport}}\nspec:\n  containers:\n  - name: web\n    image: {image}\n    command: [/bin/httpd, -f, -p, \"8080\", -h, /etc]\n    ports: [{{containerPort: 8080, hostPort: 18080}}]\n"
     ));
@@ -93,6 +93,9 @@ fn deployment_and_host_port(c: &Cluster, image: &str) {
         answer = c.http_get("10.88.0.1:18080".parse().expect("an address"), "/marker").unwrap_or_default();
         answer.contains("served by a real container")
     });
+    // On the node's loopback too, as CNI's portmap does.
+    let local = c.http_get("127.0.0.1:18080".parse().expect("an address"), "/marker").unwrap_or_default();
+    assert!(local.contains("served by a real container"), "{local}");
     c.ok(&["delete", "pod", "hostport", "--grace-period=1"]);
     c.until("the host port to go with its pod", Duration::from_secs(20), || c.http_get("10.88.0.1:18080".parse().expect("an address"), "/marker").is_err());
 
