@@ -248,6 +248,10 @@ impl Worker {
             }
             return Next::Idle;
         }
+        // A new pod's first pass (its network, volumes and first
+        // containers) waits for its turn among a few (`Ctx::first_starts`).
+        let ctx = self.ctx.clone();
+        let turn = if self.sandbox.is_none() && self.tracks.is_empty() && self.takes_turns(&spec).await { ctx.first_starts.acquire().await.ok() } else { None };
         if self.sandbox.is_none() {
             let (network, id) = (self.ctx.network.clone(), self.uid.clone());
             // The pod's address, then its host ports (a port another pod
@@ -382,8 +386,21 @@ impl Worker {
             status["phase"] = serde_json::json!("Failed");
         }
         let terminal = matches!(status["phase"].as_str(), Some("Succeeded" | "Failed"));
+        // The containers are started: the next pod's turn comes.
+        drop(turn);
         self.report(pod.namespace().unwrap_or_default(), pod.name_any(), status).await;
         if terminal { Next::Idle } else { Next::Until(self.next_pass(&pod)) }
+    }
+
+    /// Whether the pod's first pass waits for its turn: not when it pulls
+    /// an image first or has a `postStart` hook (either may take long).
+    async fn takes_turns(&self, spec: &k8s_openapi::api::core::v1::PodSpec) -> bool {
+        for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
+            if c.lifecycle.as_ref().is_some_and(|l| l.post_start.is_some()) || images::will_pull(&self.ctx.puller, c.image.as_deref().unwrap_or_default(), c.image_pull_policy.as_deref()).await {
+                return false;
+            }
+        }
+        true
     }
 
     /// When the pod's `activeDeadlineSeconds` (counted from its start
