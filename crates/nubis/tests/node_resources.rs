@@ -135,6 +135,15 @@ fn node_resources_limits_oom_kills_and_security_context_needs_root() {
     // seccomp unless asked; a non-root user has no effective capability.
     let out = succeeded(&c, "user");
     assert!(out.contains("uid=1000") && out.contains("gid=1500"), "{out}");
+    // A pod done for good gives its network back (as the kubelet stops a
+    // finished pod's sandbox) and still reports the address it had.
+    let user = c.json(&["get", "pod", "user"]);
+    let uid = user["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    c.until("the finished pod's network to go", Duration::from_secs(10), || !c.data().join("netns").join(&uid).exists());
+    let status = &c.json(&["get", "pod", "user"])["status"];
+    assert!(status["podIP"].as_str().is_some_and(|ip| ip.starts_with("10.88.")), "{status}");
+    let sandbox = status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "PodReadyToStartContainers").cloned().unwrap_or_default();
+    assert_eq!(sandbox["status"], "False", "{status}");
     let groups = out.split("groups=").nth(1).unwrap_or_default();
     assert!(groups.contains("2000") && groups.contains("3000"), "{out}");
     assert!(out.contains("Seccomp:\t0") && out.contains("CapEff:\t0000000000000000"), "{out}");

@@ -111,6 +111,10 @@ pub struct Worker {
     failure: Option<Failure>,
     /// The failure is carried out and the final status written.
     failed: bool,
+    /// The pod ended for good on its own (Succeeded or Failed): its
+    /// network and memory-backed volumes went, as the kubelet stops a
+    /// finished pod's sandbox; the address it had, still reported.
+    released: Option<String>,
 }
 
 /// What the agent tells a pod's worker.
@@ -171,6 +175,7 @@ impl Worker {
             exits: HashMap::new(),
             failure: None,
             failed: false,
+            released: None,
         };
         let mut pod: Option<Arc<Pod>> = None;
         loop {
@@ -232,6 +237,9 @@ impl Worker {
         // short) is stopped.
         if self.tracks.is_empty() && admission::is_terminal(&pod) {
             let targets = self.stop_everything(&pod).await;
+            if targets.is_empty() && self.released.is_none() {
+                self.release().await;
+            }
             self.stop_in_background(&pod, pod_grace(&pod), targets);
             return Next::Idle;
         }
@@ -246,6 +254,9 @@ impl Worker {
             if !self.failed {
                 self.fail(pod, failure).await;
             }
+            return Next::Idle;
+        }
+        if self.released.is_some() {
             return Next::Idle;
         }
         // A new pod's first pass (its network, volumes and first
@@ -370,24 +381,30 @@ impl Worker {
             self.finishing = true;
             self.stop_sidecars(&pod, &init_seen);
         }
-        let mut status = {
+        let status_now = |w: &Worker| {
             let observed = Observed {
                 init: &init_seen,
                 app: &app_seen,
                 init_done,
-                sandbox_ready: self.sandbox.is_some(),
-                pod_ip: self.sandbox.as_ref().map(|a| a.ip.to_string()),
-                host_ip: self.ctx.host_ip.clone(),
-                start_time: self.start_time,
+                sandbox_ready: w.sandbox.is_some(),
+                pod_ip: w.sandbox.as_ref().map(|a| a.ip.to_string()).or_else(|| w.released.clone()),
+                host_ip: w.ctx.host_ip.clone(),
+                start_time: w.start_time,
             };
-            pod_status::status(&pod, &observed, Timestamp::now())
+            let mut status = pod_status::status(&pod, &observed, Timestamp::now());
+            if init_failed {
+                status["phase"] = serde_json::json!("Failed");
+            }
+            status
         };
-        if init_failed {
-            status["phase"] = serde_json::json!("Failed");
-        }
+        let mut status = status_now(self);
         let terminal = matches!(status["phase"].as_str(), Some("Succeeded" | "Failed"));
         // The containers are started: the next pod's turn comes.
         drop(turn);
+        if terminal {
+            self.release().await;
+            status = status_now(self);
+        }
         self.report(pod.namespace().unwrap_or_default(), pod.name_any(), status).await;
         if terminal { Next::Idle } else { Next::Until(self.next_pass(&pod)) }
     }
@@ -903,6 +920,24 @@ impl Worker {
                 tracing::warn!(%error, container = %id, "removing a container");
             }
         }
+        self.leave_network().await;
+        let _ = std::fs::remove_dir_all(self.ctx.pods_dir.join(&self.uid));
+        crate::cgroups::remove_tree(&crate::cgroups::pod_path(&self.uid));
+    }
+
+    /// A pod that ended for good gives back its network (address, host
+    /// ports, namespace) and its memory-backed volumes; its containers'
+    /// records, writable layers and logs stay until the pod is deleted.
+    async fn release(&mut self) {
+        self.probes.keep_only(&HashSet::new());
+        self.watch_exits(&HashSet::new());
+        let ip = self.sandbox.as_ref().map(|a| a.ip.to_string()).unwrap_or_default();
+        self.leave_network().await;
+        self.released = Some(ip);
+    }
+
+    /// Takes the pod off the network and unmounts its tmpfs volumes.
+    async fn leave_network(&mut self) {
         let (network, uid) = (self.ctx.network.clone(), self.uid.clone());
         match tokio::task::spawn_blocking(move || network.teardown(&uid)).await {
             Ok(Ok(())) => {}
@@ -911,8 +946,6 @@ impl Worker {
         }
         volumes::unmount_all(&self.ctx, &self.uid);
         self.ctx.tokens.forget_pod(&self.uid);
-        let _ = std::fs::remove_dir_all(self.ctx.pods_dir.join(&self.uid));
-        crate::cgroups::remove_tree(&crate::cgroups::pod_path(&self.uid));
         self.sandbox = None;
     }
 }
